@@ -1,0 +1,39 @@
+# The table of contents: every way to run, test and measure picqer-sync.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-postgres lint format bench sandbox clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## the whole pipeline against the sandbox, end to end
+	$(BIN)/picqer-sync demo
+
+test: $(STAMP)  ## the default test run (SQLite and fakeredis locally; real PostgreSQL and Redis under CI=true)
+	$(BIN)/pytest -m "not bench" -q
+
+lint: $(STAMP)  ## ruff and mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## benchmarks: many workers against a rate-limited sandbox
+	$(BIN)/pytest -m bench -q -s tests/bench
+
+sandbox: $(STAMP)
+	$(BIN)/picqer-sync sandbox --port 8700
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache picqer-sync.db*

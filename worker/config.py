@@ -1,0 +1,173 @@
+"""Settings: the TOML file, then the environment, then explicit overrides.
+
+Precedence, highest first: keyword overrides given to :func:`load_settings` (tests, CLI flags),
+environment variables (``DATABASE_URL``, ``REDIS_URL``, ``PUBLIC_URL``, ``ADMIN_TOKEN``, ...), the
+TOML file (``--config FILE`` or ``PICQER_SYNC_CONFIG``). Any string value written ``"env:VAR"`` is
+read from the environment variable ``VAR``; secrets are held as ``SecretStr`` so they print as
+``**********`` in reprs, logs and errors.
+
+Nothing here is built at import time: call :func:`load_settings` (or :func:`get_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from worker.errors import ConfigError
+
+CONFIG_ENV_VAR = "PICQER_SYNC_CONFIG"
+ENV_PREFIX = "env:"
+DEFAULT_USER_AGENT = "picqer-sync/0.1 (https://github.com/picqer-sync/picqer-sync; ops@picqer-sync.example)"
+
+Platform = Literal["shopify", "woocommerce", "magento"]
+ProcessingCancelPolicy = Literal["pause", "force_cancel"]
+
+
+def _resolve_env_references(value: Any) -> Any:
+    """Replace every ``"env:VAR"`` string, however deep, by the value of ``$VAR``."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX) :].strip()
+        resolved = os.environ.get(name)
+        if resolved is None:
+            raise ValueError(
+                f"environment variable {name} is not set (the config refers to it as env:{name})"
+            )
+        return resolved
+    if isinstance(value, dict):
+        return {key: _resolve_env_references(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env_references(item) for item in value]
+    return value
+
+
+class PicqerSettings(BaseModel):
+    """One Picqer account."""
+
+    url: str = "https://example.picqer.com/api/v1/"
+    api_key: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
+    requests_per_minute: int = Field(default=500, ge=1)
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _ends_with_slash(cls, url: str) -> str:
+        # paths are joined onto the base, so it must end in a slash ("/api/v1/")
+        return url if url.endswith("/") else url + "/"
+
+
+class SourceSettings(BaseModel):
+    """One webshop whose paid orders go to Picqer."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    platform: Platform
+    url: str
+    access_token: SecretStr | None = None  # shopify, magento
+    consumer_key: SecretStr | None = None  # woocommerce
+    consumer_secret: SecretStr | None = None  # woocommerce
+    webhook_secret: SecretStr | None = None
+    previous_webhook_secret: SecretStr | None = None  # accepted too while a secret is rotated
+    api_version: str = "2026-07"  # shopify REST version in the URL
+    store_code: str = ""  # magento: "" for /rest/V1, or a store view code for /rest/<code>/V1
+    # which shop statuses count as "paid, ship it"; empty means the platform default (PRODUCT.md 1)
+    paid_statuses: list[str] = Field(default_factory=list)
+    # tags for every pushed order; "{source}" and "{platform}" are filled in
+    tags: list[str] = Field(default_factory=lambda: ["{source}"])
+    language: str | None = None  # Picqer language for this shop's orders ('nl' or 'en')
+    on_cancel_processing: ProcessingCancelPolicy = "pause"
+    poll_interval_seconds: int = Field(default=300, ge=5)
+    poll_overlap_seconds: int = Field(default=900, ge=0)
+    enabled: bool = True
+
+
+class Settings(BaseSettings):
+    """All of picqer-sync's configuration."""
+
+    model_config = SettingsConfigDict(extra="forbid", env_prefix="", case_sensitive=False)
+
+    database_url: str = "sqlite:///picqer-sync.db"
+    redis_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    admin_token: SecretStr | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    worker_threads: int = Field(default=4, ge=1)
+    reconcile_interval_seconds: int = Field(default=600, ge=5)
+    inbox_sweep_interval_seconds: int = Field(default=60, ge=1)
+    hook_check_interval_seconds: int = Field(default=900, ge=5)
+    max_webhook_bytes: int = 1024 * 1024
+    picqer: PicqerSettings = Field(default_factory=PicqerSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_env(cls, data: Any) -> Any:
+        return _resolve_env_references(data)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        names = [source.name for source in sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return sources
+
+    def source(self, name: str) -> SourceSettings:
+        """The source called ``name``; ``ConfigError`` when there is none."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def _describe(error: ValidationError) -> str:
+    # never echo input values: they may be secrets
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(piece) for piece in item["loc"]) or "config"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; raise ``ConfigError`` with a readable reason when they are invalid."""
+    path = config_file or os.environ.get(CONFIG_ENV_VAR) or None
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"config file {path} does not exist")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    try:
+        return FileSettings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration: {_describe(error)}") from None
+
+
+def get_settings() -> Settings:
+    """The settings of this process, from ``PICQER_SYNC_CONFIG`` and the environment."""
+    return load_settings()
