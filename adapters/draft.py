@@ -63,8 +63,7 @@ class OrderDraft(BaseModel):
 
     def address_payload(self) -> dict[str, Any]:
         """The fields a shop-side change may update with ``PUT /orders/{id}``."""
-        body = self.model_dump(mode="json", exclude={"tags", "products", "reference"}, exclude_none=True)
-        return body
+        return self.model_dump(mode="json", exclude={"tags", "products", "reference"}, exclude_none=True)
 
 
 class ShopOrderState(StrEnum):
