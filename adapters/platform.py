@@ -1,0 +1,59 @@
+"""The shapes every shop platform package shares with the worker.
+
+Each ``adapters/<platform>/`` package provides a declared ``OrderSource`` subclass, a pure
+``map_order``, ``verify_webhook`` and ``report_fulfilment``; ``ShopPlatform`` bundles them so the
+receiver, the scheduler and the CLI look platforms up by name (see ``adapters/registry.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.draft import MappedOrder, MappingRules
+from adapters.source import OrderSource
+from worker.config import SourceSettings
+
+
+@dataclass(frozen=True)
+class ShopWebhook:
+    """A verified, parsed shop webhook.
+
+    ``event_key`` deduplicates deliveries (the platform's delivery/event id when it sends one, else
+    order id + its modification time). ``order`` is the order JSON when the body carries it.
+    A ping (WooCommerce's ``webhook_id=N`` on creation) has ``is_ping`` set and nothing to do.
+    """
+
+    topic: str
+    event_key: str
+    shop_order_id: str | None = None
+    order: dict[str, Any] | None = None
+    is_ping: bool = False
+    deleted: bool = False  # the order is gone from the shop (WooCommerce order.deleted)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """One shipment's tracking, as the shop should show it."""
+
+    trackingcode: str
+    trackingurl: str | None = None
+    carrier: str | None = None
+
+
+MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]
+VerifyWebhook = Callable[[bytes, Mapping[str, str], SourceSettings], ShopWebhook]
+ReportFulfilment = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ShopPlatform:
+    """Everything the worker needs of one platform."""
+
+    name: str
+    source_class: type[OrderSource]
+    map_order: MapOrder
+    verify_webhook: VerifyWebhook | None  # None: the platform has no webhooks (Magento: polling only)
+    report_fulfilment: ReportFulfilment
+    webhook_topics: tuple[str, ...] = field(default=())

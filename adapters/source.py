@@ -1,0 +1,257 @@
+"""The declared shop source: the request / validate / parse / advance loop, written once.
+
+A platform subclass mostly declares (in the spirit of the Singer SDK): its ``platform`` name, the
+``orders_path``, the ``replication_key``, how to authenticate, a paginator, how to turn a ``since``
+into query parameters, and how to read records off a page. The loop here sends the requests,
+waits out rate limits, backs off on 5xx and timeouts, detects pagination loops, and yields each
+order once per run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from worker.config import DEFAULT_USER_AGENT, SourceSettings
+from worker.errors import (
+    ApiRejected,
+    AuthenticationFailed,
+    RateLimited,
+    TransientError,
+)
+from worker.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_ATTEMPTS = 5  # per page, for 429s and transient errors together
+DEFAULT_RATE_LIMIT_WAIT = 1.0  # seconds, when a 429 carries no Retry-After
+MAX_BACKOFF_SECONDS = 30.0
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One page to fetch: a path relative to the source's base URL (or an absolute URL) and params."""
+
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return self.url + "?" + "&".join(f"{key}={self.params[key]}" for key in sorted(self.params))
+
+
+class Paginator(ABC):
+    """Strategy: where the next page is, given the page just read. ``None`` ends the listing."""
+
+    @abstractmethod
+    def next_page(
+        self, request: PageRequest, response: httpx.Response, records: list[Record]
+    ) -> PageRequest | None:
+        """The request for the page after ``request``, or None when ``response`` was the last."""
+
+
+class PaginationLoopError(TransientError):
+    """The shop handed out a page we already read: stop instead of looping forever."""
+
+
+def retry_after_seconds(response: httpx.Response, default: float) -> float:
+    """``Retry-After`` in seconds (Shopify sends fractions), or ``default``."""
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return default
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return default
+
+
+class OrderSource(ABC):
+    """One shop's orders API. Subclasses declare; this class runs the loop."""
+
+    platform: ClassVar[str]
+    orders_path: ClassVar[str]
+    replication_key: ClassVar[str]
+    primary_key: ClassVar[str] = "id"
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._http = httpx.Client(
+            base_url=self.base_url(),
+            auth=self.auth(),
+            headers={"Accept": "application/json", "User-Agent": user_agent, **self.default_headers()},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    # -- what a platform declares ------------------------------------------------------------
+
+    @abstractmethod
+    def base_url(self) -> str:
+        """The API root every path is relative to (ends with a slash)."""
+
+    @abstractmethod
+    def auth(self) -> httpx.Auth | None:
+        """How requests authenticate."""
+
+    def default_headers(self) -> dict[str, str]:
+        return {}
+
+    @abstractmethod
+    def paginator(self) -> Paginator:
+        """A fresh paginator for one listing."""
+
+    @abstractmethod
+    def listing_params(self, since: datetime | None) -> dict[str, Any]:
+        """Query parameters of the first page for orders changed since ``since``."""
+
+    @abstractmethod
+    def parse_page(self, response: httpx.Response) -> list[Record]:
+        """The order records on a page."""
+
+    @abstractmethod
+    def order_path(self, shop_order_id: str) -> str:
+        """The path of one order."""
+
+    def parse_order(self, response: httpx.Response) -> Record:
+        """The order in a single-order response (platforms that wrap it override this)."""
+        body = response.json()
+        if not isinstance(body, dict):
+            raise TransientError(f"{self.platform} answered a non-object order", service=self.platform)
+        return body
+
+    def rate_limit_wait(self, response: httpx.Response) -> float:
+        """How long to wait after a 429."""
+        return retry_after_seconds(response, DEFAULT_RATE_LIMIT_WAIT)
+
+    def observe(self, response: httpx.Response) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Hook called with every response (Shopify reads its leaky-bucket header here)."""
+
+    # -- the loop, written once --------------------------------------------------------------
+
+    def iter_orders(self, since: datetime | None = None) -> Iterator[Record]:
+        """Every order changed since ``since``, each once per run, across all pages."""
+        paginator = self.paginator()
+        request: PageRequest | None = PageRequest(self.orders_path, self.listing_params(since))
+        seen_pages: set[str] = set()
+        seen_ids: set[str] = set()
+        while request is not None:
+            fingerprint = request.fingerprint()
+            if fingerprint in seen_pages:
+                raise PaginationLoopError(
+                    f"{self.platform} pagination came back to a page already read", service=self.platform
+                )
+            seen_pages.add(fingerprint)
+            response = self.send("GET", request.url, params=request.params)
+            records = self.parse_page(response)
+            for record in records:
+                key = str(record.get(self.primary_key))
+                if key in seen_ids:
+                    continue  # a record that moved between pages while we read them
+                seen_ids.add(key)
+                yield record
+            request = paginator.next_page(request, response, records)
+
+    def get_order(self, shop_order_id: str) -> Record:
+        """One order as the shop has it now."""
+        return self.parse_order(self.send("GET", self.order_path(shop_order_id)))
+
+    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request with rate-limit waits and bounded backoff; raises the error tree's types."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as error:
+                failure: RateLimited | TransientError = TransientError(
+                    f"{self.platform} request failed: {type(error).__name__}",
+                    service=self.platform,
+                    method=method,
+                    url=str(url),
+                )
+                wait = self._backoff(attempt)
+            else:
+                self.observe(response)
+                if response.status_code < 400:
+                    return response
+                failure_or_fatal = self._classify(method, response)
+                if not isinstance(failure_or_fatal, RateLimited | TransientError):
+                    raise failure_or_fatal
+                failure = failure_or_fatal
+                wait = failure.retry_after if isinstance(failure, RateLimited) else self._backoff(attempt)
+            if attempt >= self._max_attempts:
+                raise failure
+            log.info(
+                "shop_request_retry",
+                platform=self.platform,
+                source=self.settings.name,
+                status=failure.status,
+                wait_seconds=round(wait, 2),
+                attempt=attempt,
+            )
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        # exponential with full jitter, so many workers do not retry in step
+        return float(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempt)))
+
+    def _classify(self, method: str, response: httpx.Response) -> Exception:
+        status = response.status_code
+        context: dict[str, Any] = {
+            "service": self.platform,
+            "status": status,
+            "method": method,
+            "url": str(response.request.url),
+            "error_message": _error_text(response),
+        }
+        if status == 429:
+            return RateLimited(
+                f"{self.platform} rate limit", retry_after=self.rate_limit_wait(response), **context
+            )
+        if status >= 500:
+            return TransientError(f"{self.platform} server error {status}", **context)
+        if status in (401, 403):
+            return AuthenticationFailed(f"{self.platform} refused the credentials", **context)
+        return ApiRejected(f"{self.platform} rejected the request", **context)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OrderSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _error_text(response: httpx.Response) -> str:
+    """A short error text from a shop's error body (never the request, which may hold keys)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        for key in ("message", "errors", "error", "code"):
+            if key in body:
+                return str(body[key])[:200]
+    return str(body)[:200]
