@@ -161,7 +161,9 @@ class OrderSource(ABC):
                     f"{self.platform} pagination came back to a page already read", service=self.platform
                 )
             seen_pages.add(fingerprint)
-            response = self.send("GET", request.url, params=request.params)
+            # params=None, not {}: httpx replaces a URL's own query with an empty params dict, which
+            # would drop the query of a next-page URL taken verbatim from a Link header
+            response = self.send("GET", request.url, params=request.params or None)
             records = self.parse_page(response)
             for record in records:
                 key = str(record.get(self.primary_key))

@@ -1,0 +1,116 @@
+"""The Magento simulator on its own FastAPI app, and sources that talk to it in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from adapters.magento.source import MagentoSource
+from sandbox.clock import Clock
+from sandbox.delivery import WebhookDispatcher
+from sandbox.magento import MagentoSimulator
+from tests.conftest import samples_dir
+from worker.config import SourceSettings
+
+SHOP = "test-shop"
+START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
+
+
+class ClientTransport(httpx.BaseTransport):
+    """Sends a source's requests through a TestClient (in-process ASGI); ``after`` runs after each."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.after: Callable[[httpx.Request], None] | None = None
+        self.fail_after_send: Callable[[httpx.Request], bool] = lambda request: False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.client.request(
+            request.method, str(request.url), headers=dict(request.headers), content=request.read()
+        )
+        if self.fail_after_send(request):
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        if self.after is not None:
+            self.after(request)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    clock = Clock()
+    clock.set(START)
+    return clock
+
+
+@pytest.fixture
+def simulator(clock: Clock) -> MagentoSimulator:
+    return MagentoSimulator(clock=clock, dispatcher=WebhookDispatcher())
+
+
+@pytest.fixture
+def client(simulator: MagentoSimulator) -> Iterator[TestClient]:
+    app = FastAPI()
+    app.include_router(simulator.api, prefix="/magento")
+    app.include_router(simulator.control, prefix="/_sandbox/magento")
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def transport(client: TestClient) -> ClientTransport:
+    return ClientTransport(client)
+
+
+def settings(*, store_code: str = "", token: str = "secret-token") -> SourceSettings:
+    return SourceSettings(
+        name="shop-magento",
+        platform="magento",
+        url=f"http://testserver/magento/{SHOP}",
+        access_token=SecretStr(token),
+        store_code=store_code,
+    )
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_source(transport: ClientTransport, sleeps: list[float]) -> Iterator[Callable[..., MagentoSource]]:
+    sources: list[MagentoSource] = []
+
+    def make(*, page_size: int = 10, **options: Any) -> MagentoSource:
+        source_settings = options.pop("source_settings", settings())
+        source = MagentoSource(
+            source_settings, page_size=page_size, transport=transport, sleep=sleeps.append, **options
+        )
+        sources.append(source)
+        return source
+
+    yield make
+    for source in sources:
+        source.close()
+
+
+def create_order(
+    client: TestClient, spec: dict[str, Any] | None = None, *, shop: str = SHOP
+) -> dict[str, Any]:
+    body = {"paid": True, "items": [{"sku": "TSHIRT-RED-M", "name": "T-shirt", "price": 19.95, "qty": 1}]}
+    response = client.post(f"/_sandbox/magento/shops/{shop}/orders", json={**body, **(spec or {})})
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def sample_order() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((samples_dir() / "magento-order-1.json").read_text())
+    return loaded
