@@ -23,6 +23,7 @@ from worker.config import DEFAULT_USER_AGENT, SourceSettings
 from worker.errors import (
     ApiRejected,
     AuthenticationFailed,
+    OutcomeUnknown,
     RateLimited,
     TransientError,
 )
@@ -177,8 +178,13 @@ class OrderSource(ABC):
         """One order as the shop has it now."""
         return self.parse_order(self.send("GET", self.order_path(shop_order_id)))
 
-    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request with rate-limit waits and bounded backoff; raises the error tree's types."""
+    def send(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """One request with rate-limit waits and bounded backoff; raises the error tree's types.
+
+        A write that creates something (``idempotent=False``) is repeated only after a 429, which
+        is answered before anything happens; a 5xx or a lost connection may come after the write
+        was stored, so it raises ``OutcomeUnknown`` at once and the caller looks before repeating.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -201,6 +207,15 @@ class OrderSource(ABC):
                     raise failure_or_fatal
                 failure = failure_or_fatal
                 wait = failure.retry_after if isinstance(failure, RateLimited) else self._backoff(attempt)
+            if not idempotent and not isinstance(failure, RateLimited):
+                raise OutcomeUnknown(
+                    f"{self.platform} {method} outcome unknown: {failure}",
+                    service=self.platform,
+                    status=failure.status,
+                    error_message=failure.error_message,
+                    method=method,
+                    url=failure.url,
+                ) from failure
             if attempt >= self._max_attempts:
                 raise failure
             log.info(

@@ -25,7 +25,7 @@ import httpx
 
 from adapters.source import OrderSource, PageRequest, Paginator, Record
 from worker.config import SourceSettings
-from worker.errors import ConfigError, FatalError, OutcomeUnknown, RateLimited, TransientError
+from worker.errors import ConfigError, FatalError, TransientError
 from worker.logging import get_logger
 
 log = get_logger(__name__)
@@ -159,35 +159,5 @@ class MagentoSource(OrderSource):
         return f"orders/{shop_order_id}"
 
     def send_write(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """A write that creates something (a shipment): repeated only after a 429, which Magento
-        answers before doing anything. A 5xx or a lost connection may come after the write was stored,
-        so it is ``OutcomeUnknown``: the caller looks at the order again before repeating."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                raise OutcomeUnknown(
-                    f"magento {method} {url} failed: {type(error).__name__}",
-                    service=self.platform,
-                    method=method,
-                    url=str(url),
-                ) from error
-            self.observe(response)
-            if response.status_code < 400:
-                return response
-            failure = self._classify(method, response)
-            if isinstance(failure, RateLimited) and attempt < self._max_attempts:
-                self._sleep(failure.retry_after)
-                continue
-            if isinstance(failure, TransientError):
-                raise OutcomeUnknown(
-                    str(failure),
-                    service=self.platform,
-                    status=failure.status,
-                    error_message=failure.error_message,
-                    method=method,
-                    url=failure.url,
-                )
-            raise failure
+        """A write that creates something (a shipment): see ``OrderSource.send(idempotent=False)``."""
+        return self.send(method, url, idempotent=False, **kwargs)
