@@ -1,0 +1,30 @@
+"""Shopify: Admin REST source, order mapper, webhook verification, fulfilment push-back."""
+
+from __future__ import annotations
+
+from adapters.platform import ShopPlatform
+from adapters.shopify.fulfilment import report_fulfilment
+from adapters.shopify.mapper import map_order
+from adapters.shopify.source import ShopifySource
+from adapters.shopify.subscriptions import ORDER_TOPICS, ensure_webhooks
+from adapters.shopify.webhooks import sign, verify_webhook
+
+PLATFORM = ShopPlatform(
+    name="shopify",
+    source_class=ShopifySource,
+    map_order=map_order,
+    verify_webhook=verify_webhook,
+    report_fulfilment=report_fulfilment,
+    webhook_topics=ORDER_TOPICS,
+)
+
+__all__ = [
+    "ORDER_TOPICS",
+    "PLATFORM",
+    "ShopifySource",
+    "ensure_webhooks",
+    "map_order",
+    "report_fulfilment",
+    "sign",
+    "verify_webhook",
+]

@@ -1,0 +1,173 @@
+"""Test control of the Shopify simulator (mounted at ``/_sandbox/shopify``): what a merchant does.
+
+Each order change moves ``updated_at`` and sends the signed webhooks Shopify would send to the
+store's subscriptions (made here with ``webhook-addresses`` or through ``webhooks.json``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from sandbox.delivery import DeliveryFaults
+from sandbox.shopify.store import StoreError
+from sandbox.shopify.subscriptions import DEFAULT_TOPICS
+from sandbox.shopify.templates import template
+
+if TYPE_CHECKING:
+    from sandbox.shopify.simulator import ShopifySimulator
+
+
+class NewOrder(BaseModel):
+    """An order from a template, with any REST order fields laid over it (``order``)."""
+
+    template: str = "ipod"
+    financial_status: Literal["pending", "authorized", "partially_paid", "paid"] = "paid"
+    order: dict[str, Any] = Field(default_factory=dict)
+
+
+class Settings(BaseModel):
+    webhook_secret: str | None = None
+    access_token: str | None = None  # "" accepts any token again
+    bucket_size: int | None = Field(default=None, ge=0)  # 0: no limit
+    leak_per_second: float | None = Field(default=None, gt=0)
+
+
+class WebhookAddress(BaseModel):
+    address: str
+    topics: list[str] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+
+
+class LineChange(BaseModel):
+    id: int | None = None
+    sku: str | None = None
+    quantity: int = Field(ge=0)
+
+    def ref(self) -> dict[str, Any]:
+        return {"id": self.id} if self.id is not None else {"sku": self.sku}
+
+
+class OrderEdit(BaseModel):
+    shipping_address: dict[str, Any] | None = None
+    billing_address: dict[str, Any] | None = None
+    email: str | None = None
+    phone: str | None = None
+    note: str | None = None
+    line_items: list[LineChange] = Field(default_factory=list)  # new quantities
+
+
+class Refund(BaseModel):
+    line_items: list[LineChange]  # quantities to refund
+
+
+class Cancel(BaseModel):
+    reason: Literal["customer", "fraud", "inventory", "declined", "other"] = "customer"
+
+
+class Faults(BaseModel):
+    duplicate_rate: float = Field(default=0.0, ge=0, le=1)
+    drop_rate: float = Field(default=0.0, ge=0, le=1)
+    reorder: bool = False
+
+
+def build_control_router(sim: ShopifySimulator) -> APIRouter:
+    router = APIRouter()
+
+    def guarded(work: Any) -> Any:
+        try:
+            return work()
+        except StoreError as error:
+            return JSONResponse({"errors": error.errors}, status_code=error.status)
+        except KeyError as error:  # unknown template
+            return JSONResponse({"errors": str(error.args[0])}, status_code=422)
+
+    @router.post("/reset")
+    def reset() -> dict[str, bool]:
+        sim.reset()
+        return {"ok": True}
+
+    @router.post("/seed")
+    def seed() -> dict[str, int]:
+        sim.seed_demo()
+        return {"orders": len(sim.orders("demo-shop"))}
+
+    @router.put("/faults")
+    def set_faults(faults: Faults) -> dict[str, Any]:
+        sim.dispatcher.faults = DeliveryFaults(**faults.model_dump())
+        return faults.model_dump()
+
+    @router.post("/faults/flush")
+    def flush() -> dict[str, bool]:
+        sim.dispatcher.flush()
+        return {"ok": True}
+
+    @router.get("/webhooks")
+    def outbox() -> dict[str, Any]:
+        return {"deliveries": [item.as_json() for item in sim.deliveries()]}
+
+    @router.post("/webhooks/{index}/redeliver")
+    def redeliver(index: int) -> Any:
+        if not 0 <= index < len(sim.deliveries()):
+            return JSONResponse({"errors": "Not Found"}, status_code=404)
+        return sim.redeliver(index).as_json()
+
+    @router.put("/shops/{shop}/settings")
+    def configure(shop: str, settings: Settings) -> dict[str, Any]:
+        return sim.configure(shop, **settings.model_dump())
+
+    @router.post("/shops/{shop}/webhook-addresses", status_code=201)
+    def add_address(shop: str, body: WebhookAddress) -> Any:
+        def work() -> dict[str, Any]:
+            made = []
+            for topic in body.topics:
+                try:
+                    made.append(sim.subscribe(shop, topic, body.address).as_json())
+                except StoreError as error:
+                    if error.status != 422 or "address" not in error.errors:
+                        raise  # an invalid topic or address; an existing one is fine
+            return {"webhooks": made}
+
+        return guarded(work)
+
+    @router.get("/shops/{shop}/orders")
+    def list_orders(shop: str) -> dict[str, Any]:
+        return {"orders": sim.orders(shop)}
+
+    @router.post("/shops/{shop}/orders", status_code=201)
+    def create(shop: str, body: NewOrder) -> Any:
+        return guarded(
+            lambda: {
+                "order": sim.create_order(
+                    shop, {**template(body.template), **body.order}, financial_status=body.financial_status
+                )
+            }
+        )
+
+    @router.post("/shops/{shop}/orders/{order_id}/pay")
+    def pay(shop: str, order_id: int) -> Any:
+        return guarded(lambda: {"order": sim.pay(shop, order_id)})
+
+    @router.post("/shops/{shop}/orders/{order_id}/edit")
+    def edit(shop: str, order_id: int, body: OrderEdit) -> Any:
+        changes = body.model_dump(exclude_unset=True, exclude={"line_items"})
+        changes["line_items"] = [{**line.ref(), "quantity": line.quantity} for line in body.line_items]
+        return guarded(lambda: {"order": sim.edit(shop, order_id, changes)})
+
+    @router.post("/shops/{shop}/orders/{order_id}/refund")
+    def refund(shop: str, order_id: int, body: Refund) -> Any:
+        items = [{**line.ref(), "quantity": line.quantity} for line in body.line_items]
+        return guarded(lambda: {"order": sim.refund(shop, order_id, items)})
+
+    @router.post("/shops/{shop}/orders/{order_id}/cancel")
+    def cancel(shop: str, order_id: int, body: Cancel | None = None) -> Any:
+        reason = body.reason if body else "customer"
+        return guarded(lambda: {"order": sim.cancel(shop, order_id, reason=reason)})
+
+    @router.get("/shops/{shop}/fulfillments")
+    def fulfillments(shop: str) -> dict[str, Any]:
+        return {"fulfillments": sim.fulfillments(shop)}
+
+    return router
