@@ -1,0 +1,54 @@
+"""Picqer's webhooks: the ``X-Picqer-Signature`` check and the event envelope.
+
+Picqer signs the raw body: ``base64(HMAC-SHA256(key=hook secret, message=body))`` (picqer-php
+``PicqerWebhook::retrieveWithSecret``). Always verify the exact bytes received, never a
+re-serialised copy of the parsed JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+from pydantic import ValidationError
+
+from adapters.picqer.models import PicqerEvent
+from worker.errors import WebhookRejected
+
+__all__ = ["ENVELOPE_KEYS", "SIGNATURE_HEADER", "PicqerEvent", "parse_event", "sign", "verify_signature"]
+
+SIGNATURE_HEADER = "X-Picqer-Signature"
+ENVELOPE_KEYS = ("idhook", "name", "event", "event_triggered_at", "data")
+
+
+def sign(raw: bytes, secret: str) -> str:
+    """The signature Picqer sends for ``raw`` under ``secret``."""
+    digest = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_signature(raw: bytes, header: str | None, secret: str) -> bool:
+    """Whether ``header`` is the signature of ``raw`` under ``secret``; False when it is missing."""
+    if not header or not secret:
+        return False  # an unsigned delivery, or no secret to check it with, proves nothing
+    return hmac.compare_digest(sign(raw, secret).encode("ascii"), header.strip().encode("utf-8", "replace"))
+
+
+def parse_event(raw: bytes) -> PicqerEvent:
+    """The envelope ``{idhook, name, event, event_triggered_at, data}``; ``WebhookRejected`` otherwise."""
+    try:
+        envelope = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise WebhookRejected("Picqer webhook body is not JSON", status=400) from None
+    if not isinstance(envelope, dict):
+        raise WebhookRejected("Picqer webhook body is not a JSON object", status=400)
+    missing = [key for key in ENVELOPE_KEYS if key not in envelope]
+    if missing:
+        raise WebhookRejected(f"Picqer webhook lacks {', '.join(missing)}", status=400)
+    try:
+        return PicqerEvent.model_validate({**envelope, "body_sha256": hashlib.sha256(raw).hexdigest()})
+    except ValidationError as error:
+        fields = ", ".join(".".join(str(part) for part in item["loc"]) for item in error.errors())
+        raise WebhookRejected(f"Picqer webhook has invalid {fields}", status=400) from None

@@ -1,0 +1,212 @@
+"""WooCommerce order JSON -> Picqer order draft (pure; no I/O).
+
+Decisions, each a place where Woo leaves room:
+
+* **Paid** means status ``processing`` (``set_paid`` sets it; ``rules.paid_statuses`` overrides).
+  ``pending``, ``on-hold``, ``failed`` and any other status wait as UNPAID.
+* **completed** means the shop already considers the order done (shipped by hand, or by us after
+  Picqer shipped it). An order first seen as completed is never pushed: NOTHING_TO_SHIP with the
+  reason "already completed in the shop". Add ``completed`` to ``paid_statuses`` to push those too.
+* ``cancelled``, ``refunded`` and ``trash`` are CANCELLED.
+* **Quantities** are what is still to ship: each line's ``quantity`` minus what its refunds gave
+  back. Woo's order JSON lists refunds as ``{id, reason, total}`` only; the lines are in the full
+  refund objects (``GET orders/{id}/refunds``, filled in by ``WooCommerceSource``), whose line
+  items carry **negative** quantities and point at the order line by the ``_refunded_item_id``
+  meta (newer stores also give ``refunded_item_id``). We subtract the absolute value. A refund
+  given only as a total is money back (shipping, a discount) and changes no quantity.
+* **No SKU**: Woo has no "needs shipping" flag on order lines, so every line counts, and a line
+  without SKU fails the order with a reason naming the line (Picqer matches products by SKU).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
+from adapters.woocommerce.source import parse_woo_date
+from worker.errors import MappingError
+
+PLATFORM = "woocommerce"
+DEFAULT_PAID_STATUSES = ("processing",)
+CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "trash"})
+COMPLETED_STATUS = "completed"
+ALREADY_COMPLETED = "already completed in the shop"
+ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
+    """The verdict on one Woo order; the draft only when it is READY. Raises ``MappingError``."""
+    order_id = raw.get("id")
+    if not isinstance(order_id, int) or isinstance(order_id, bool):
+        raise MappingError("the order has no numeric id", field="id")
+    number = _text(raw.get("number")) or str(order_id)
+    status = _text(raw.get("status")) or "pending"
+
+    def verdict(
+        state: ShopOrderState, reason: str | None = None, draft: OrderDraft | None = None
+    ) -> MappedOrder:
+        return MappedOrder(
+            source=rules.source,
+            platform=PLATFORM,
+            shop_order_id=str(order_id),
+            shop_order_number=number,
+            shop_status=status,
+            shop_updated_at=parse_woo_date(raw.get("date_modified_gmt")),
+            state=state,
+            reason=reason,
+            draft=draft,
+        )
+
+    paid_statuses = set(rules.paid_statuses or DEFAULT_PAID_STATUSES)
+    if status in CANCELLED_STATUSES:
+        return verdict(ShopOrderState.CANCELLED, f"{status} in the shop")
+    if status not in paid_statuses:
+        if status == COMPLETED_STATUS:
+            return verdict(ShopOrderState.NOTHING_TO_SHIP, ALREADY_COMPLETED)
+        return verdict(ShopOrderState.UNPAID, f"not paid yet (status {status})")
+
+    lines = _draft_lines(raw)
+    if not lines:
+        return verdict(ShopOrderState.NOTHING_TO_SHIP, "no line is left to ship after refunds")
+    return verdict(ShopOrderState.READY, draft=_draft(raw, number, lines, rules))
+
+
+def _draft(raw: Mapping[str, Any], number: str, lines: list[DraftLine], rules: MappingRules) -> OrderDraft:
+    billing = _mapping(raw.get("billing"))
+    shipping = _mapping(raw.get("shipping"))
+    # a shop without shipping zones (or a "ship to billing" checkout) leaves shipping empty
+    delivery, delivery_field = (shipping, "shipping") if _has_address(shipping) else (billing, "billing")
+    if not _has_address(delivery):
+        raise MappingError(
+            "the order has no delivery address (shipping and billing are empty)", field="shipping"
+        )
+    invoice, invoice_field = (billing, "billing") if _has_address(billing) else (delivery, delivery_field)
+    return OrderDraft(
+        reference=number,
+        **_address("delivery", delivery, delivery_field),
+        **_address("invoice", invoice, invoice_field),
+        telephone=_text(billing.get("phone")) or _text(shipping.get("phone")),
+        emailaddress=_text(billing.get("email")),
+        customer_remarks=_text(raw.get("customer_note")),
+        language=rules.language,
+        products=lines,
+        tags=rules.tag_titles(),
+    )
+
+
+def _address(prefix: str, address: Mapping[str, Any], where: str) -> dict[str, str | None]:
+    person = " ".join(
+        part for part in (_text(address.get("first_name")), _text(address.get("last_name"))) if part
+    )
+    company = _text(address.get("company"))
+    country = (_text(address.get("country")) or "").upper()
+    if not ISO_COUNTRY.match(country):
+        shown = _text(address.get("country")) or "empty"
+        raise MappingError(
+            f"{where} country {shown!r} is not an ISO 3166 two-letter code", field=f"{where}.country"
+        )
+    return {
+        f"{prefix}name": company or person or None,
+        # Picqer's name is the company when there is one; the person then becomes the contact
+        f"{prefix}contactname": (person or None) if company else None,
+        f"{prefix}address": _text(address.get("address_1")),
+        f"{prefix}address2": _text(address.get("address_2")),
+        f"{prefix}zipcode": _text(address.get("postcode")),
+        f"{prefix}city": _text(address.get("city")),
+        f"{prefix}region": _text(address.get("state")),
+        f"{prefix}country": country,
+    }
+
+
+def _draft_lines(raw: Mapping[str, Any]) -> list[DraftLine]:
+    refunded = refunded_quantities(raw)
+    lines: list[DraftLine] = []
+    for position, item in enumerate(_list(raw.get("line_items"))):
+        line = _mapping(item)
+        line_id = line.get("id")
+        name = html.unescape(_text(line.get("name")) or "")
+        amount = _int(line.get("quantity")) - refunded.get(str(line_id), 0)
+        if amount <= 0:
+            continue  # refunded in full: nothing of it to ship, so its SKU does not matter
+        sku = _text(line.get("sku"))
+        if not sku:
+            raise MappingError(
+                f"line {line_id} ({name or 'unnamed product'}) has no SKU, so Picqer cannot find the product",
+                field=f"line_items[{position}].sku",
+            )
+        lines.append(
+            DraftLine(
+                productcode=sku,
+                amount=amount,
+                name=name or None,
+                price=_price(line.get("price")),
+                shop_line_id=str(line_id) if line_id is not None else None,
+            )
+        )
+    return lines
+
+
+def refunded_quantities(raw: Mapping[str, Any]) -> dict[str, int]:
+    """Units refunded per order line id, from refunds that carry their lines."""
+    refunded: dict[str, int] = defaultdict(int)
+    for refund in _list(raw.get("refunds")):
+        for item in _list(_mapping(refund).get("line_items")):
+            line = _mapping(item)
+            target = _refunded_item_id(line)
+            if target is not None:
+                # refund lines carry negative quantities (-1 = one unit back); some plugins write +1
+                refunded[target] += abs(_int(line.get("quantity")))
+    return dict(refunded)
+
+
+def _refunded_item_id(line: Mapping[str, Any]) -> str | None:
+    direct = line.get("refunded_item_id")
+    if direct not in (None, "", 0, "0"):
+        return str(direct)
+    for meta in _list(line.get("meta_data")):
+        entry = _mapping(meta)
+        if entry.get("key") == "_refunded_item_id" and entry.get("value") not in (None, ""):
+            return str(entry["value"])
+    return None
+
+
+def _has_address(address: Mapping[str, Any]) -> bool:
+    return bool(_text(address.get("address_1")) or _text(address.get("city")))
+
+
+def _text(value: object) -> str | None:
+    """A stripped string, or None for missing/empty values (Woo sends "" for unset fields)."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: object) -> int:
+    try:
+        return int(float(str(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _price(value: object) -> float | None:
+    # the sample has numbers (3, 12); some stores and plugins send strings ("12.00")
+    try:
+        return float(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+__all__ = ["ALREADY_COMPLETED", "DEFAULT_PAID_STATUSES", "map_order", "refunded_quantities"]

@@ -1,0 +1,139 @@
+"""All simulators in one ASGI app (``picqer-sync sandbox``).
+
+Each simulator has ``api`` and ``control`` routers, ``reset()`` and ``seed_demo()``. To add one,
+append a ``Mount`` to the list in ``_mounts`` (see docs/ARCHITECTURE.md, "Sandbox composition").
+
+Shared control, besides each simulator's own ``/_sandbox/<name>/...``:
+
+    POST /_sandbox/reset   {"seed": true}?   reset every simulator, then seed (default: as created)
+    GET  /_sandbox/clock                     {"now": "2026-01-01T12:00:00+00:00"}
+    POST /_sandbox/clock   {"advance": 3600} | {"set": "2026-01-01T12:00:00+00:00"} | {"set": null}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.clock import Clock
+from sandbox.delivery import WebhookDispatcher
+from sandbox.magento.simulator import MagentoSimulator
+from sandbox.picqer.simulator import PicqerSimulator
+from sandbox.shopify.simulator import ShopifySimulator
+from sandbox.woocommerce.simulator import WooCommerceSimulator
+
+
+class Simulator(Protocol):
+    api: APIRouter
+    control: APIRouter
+
+    def reset(self) -> None: ...
+
+    def seed_demo(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Mount:
+    name: str  # also the control prefix: /_sandbox/<name>
+    api_prefix: str
+    simulator: Simulator
+
+
+def _mounts(
+    *, clock: Clock, rate_limit: int | None, api_key: str | None, transport: httpx.BaseTransport | None
+) -> list[Mount]:
+    def dispatcher() -> WebhookDispatcher:
+        # One dispatcher per simulator, so delivery faults set for one platform stay there.
+        return WebhookDispatcher(transport=transport)
+
+    return [
+        Mount(
+            "picqer",
+            "/picqer/api/v1",
+            PicqerSimulator(clock=clock, dispatcher=dispatcher(), rate_limit=rate_limit, api_key=api_key),
+        ),
+        Mount("shopify", "/shopify", ShopifySimulator(clock=clock, dispatcher=dispatcher())),
+        Mount("woocommerce", "/woocommerce", WooCommerceSimulator(clock=clock, dispatcher=dispatcher())),
+        Mount("magento", "/magento", MagentoSimulator(clock=clock, dispatcher=dispatcher())),
+    ]
+
+
+def create_sandbox_app(
+    *,
+    rate_limit: int | None = 500,
+    api_key: str | None = None,
+    clock: Clock | None = None,
+    seed: bool = True,
+    webhook_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """``webhook_transport`` lets in-process tests receive the simulators' webhooks without a socket."""
+    clock = clock or Clock()
+    mounts = _mounts(clock=clock, rate_limit=rate_limit, api_key=api_key, transport=webhook_transport)
+    app = FastAPI(
+        title="picqer-sync sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
+    )
+    for mount in mounts:
+        app.include_router(mount.simulator.control, prefix=f"/_sandbox/{mount.name}", tags=[mount.name])
+        app.include_router(mount.simulator.api, prefix=mount.api_prefix)
+        if seed:
+            mount.simulator.seed_demo()
+    app.state.simulators = {mount.name: mount.simulator for mount in mounts}
+    app.state.clock = clock
+    app.include_router(_shared_control(mounts, clock, seed=seed), prefix="/_sandbox")
+    return app
+
+
+def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool) -> APIRouter:
+    router = APIRouter(tags=["sandbox"])
+
+    @router.post("/reset")
+    async def reset(request: Request) -> JSONResponse:
+        body = await _json(request)
+        reseed = body.get("seed", seed) if isinstance(body, dict) else seed
+        for mount in mounts:
+            mount.simulator.reset()
+            if reseed:
+                mount.simulator.seed_demo()
+        clock.reset()
+        return JSONResponse({"reset": [m.name for m in mounts], "seeded": bool(reseed)})
+
+    @router.get("/clock")
+    async def get_clock() -> dict[str, Any]:
+        return {"now": clock.now().isoformat()}
+
+    @router.post("/clock")
+    async def set_clock(request: Request) -> JSONResponse:
+        body = await _json(request)
+        if not isinstance(body, dict) or not ({"advance", "set"} & body.keys()):
+            return JSONResponse({"error": 'send {"advance": seconds} or {"set": "ISO datetime" | null}'}, 400)
+        try:
+            if "set" in body:
+                moment = body["set"]
+                clock.set(None if moment is None else _aware(datetime.fromisoformat(str(moment))))
+            if "advance" in body:
+                clock.advance(timedelta(seconds=float(body["advance"])))
+        except (TypeError, ValueError) as error:
+            return JSONResponse({"error": str(error)}, 400)
+        return JSONResponse({"now": clock.now().isoformat()})
+
+    return router
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
