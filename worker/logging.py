@@ -48,6 +48,19 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
+class _StderrLogger:
+    """Writes each rendered line to the *current* ``sys.stderr`` (tests and daemons swap it)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger_factory(*_: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
     """Configure structlog and the standard library logging for this process."""
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
@@ -64,7 +77,7 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger_factory,
         cache_logger_on_first_use=False,
     )
     # libraries (httpx, dramatiq, uvicorn) log through the standard library; keep them quieter

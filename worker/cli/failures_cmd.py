@@ -1,0 +1,115 @@
+"""``picqer-sync failures [--json]`` and ``failures retry [ID|--all]``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker.cli.state import cli_state
+
+failures_app = typer.Typer(
+    help="Orders that could not be synced, with the reason.", invoke_without_command=True
+)
+
+
+@failures_app.callback()
+def failures(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+) -> None:
+    """List failed orders (and conflicts that need a decision)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from worker.db.session import make_engine
+    from worker.sync.failures import list_failures
+
+    settings = cli_state(ctx).settings()
+    engine = make_engine(settings.database_url)
+    try:
+        rows = list_failures(engine, source=source)
+    finally:
+        engine.dispose()
+    if as_json:
+        payload = [
+            {
+                "id": row.order_id,
+                "source": row.source,
+                "shop_order_id": row.shop_order_id,
+                "shop_order_number": row.shop_order_number,
+                "state": row.state,
+                "step": row.step,
+                "reason": row.reason,
+                "attempts": row.attempts,
+                "idorder": row.idorder,
+                "updated_at": row.updated_at.isoformat() + "Z",
+            }
+            for row in rows
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    if not rows:
+        typer.echo("no failed orders")
+        return
+    table = Table(title=f"{len(rows)} order(s) need attention")
+    for name in ("id", "source", "order", "state", "step", "reason", "attempts", "updated (UTC)"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row.order_id),
+            row.source,
+            row.shop_order_number,
+            row.state,
+            row.step or "",
+            row.reason,
+            str(row.attempts),
+            row.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    Console().print(table)
+
+
+@failures_app.command("retry")
+def retry(
+    ctx: typer.Context,
+    order_id: Annotated[int | None, typer.Argument(help="The id shown by `failures`.")] = None,
+    retry_all: Annotated[bool, typer.Option("--all", help="Retry every failed order.")] = False,
+) -> None:
+    """Push failed orders again from their stored shop order, resuming at the failed step."""
+    if (order_id is None) == (not retry_all):
+        typer.echo("error: give an order ID or --all (not both)", err=True)
+        raise typer.Exit(code=2)
+    from worker.sync.context import build_context
+    from worker.sync.failures import retry_failures
+
+    settings = cli_state(ctx).settings()
+    sync = build_context(settings)
+    try:
+        outcomes = retry_failures(sync, order_ids=None if retry_all else [order_id] if order_id else [])
+    finally:
+        sync.close()
+    if not outcomes:
+        typer.echo("nothing to retry" if retry_all else f"order {order_id} is not a failed order")
+        raise typer.Exit(code=0 if retry_all else 1)
+    table = Table(title="retry")
+    for name in ("id", "source", "reference", "outcome", "idorder", "reason"):
+        table.add_column(name, overflow="fold")
+    for item in outcomes:
+        table.add_row(
+            str(item.order_id),
+            item.source,
+            item.reference,
+            item.kind.value,
+            str(item.idorder or ""),
+            item.reason or "",
+        )
+    Console().print(table)
+    if any(item.kind.value == "failed" for item in outcomes):
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(failures_app, name="failures")

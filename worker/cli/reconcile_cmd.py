@@ -1,0 +1,49 @@
+"""``picqer-sync reconcile [--since DATE]``: pull order state from Picqer into the mirror."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker.cli.state import cli_state
+
+
+def reconcile(
+    ctx: typer.Context,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Also read orders Picqer changed since then (Picqer time). Default: the last run."),
+    ] = None,
+) -> None:
+    """Read open and recently changed Picqer orders and repair the mirror."""
+    from worker.sync.context import build_context
+    from worker.sync.reconcile import reconcile as run_reconcile
+
+    settings = cli_state(ctx).settings()
+    sync = build_context(settings)
+    try:
+        summary = run_reconcile(sync, since)
+    finally:
+        sync.close()
+    table = Table(title="reconcile")
+    table.add_column("since")
+    for name in ("read", "updated", "adopted", "not ours", "completed", "to resume"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        summary.since.strftime("%Y-%m-%d %H:%M:%S") if summary.since else "open orders only",
+        str(summary.seen),
+        str(summary.updated),
+        str(summary.adopted),
+        str(summary.unknown),
+        str(len(summary.newly_completed)),
+        str(len(summary.to_resume)),
+    )
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reconcile")(reconcile)

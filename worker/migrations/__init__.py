@@ -1,0 +1,1 @@
+"""Alembic migrations of the mirror; run them with ``picqer-sync db upgrade``."""

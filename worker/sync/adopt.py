@@ -1,0 +1,79 @@
+"""Find the Picqer order an earlier, unfinished create may have made, and link it to its row.
+
+Picqer has no idempotency key on ``POST /orders`` (facts sheet §8.1): after a create whose outcome
+is unknown, the order is looked up by ``reference`` before anything is created again.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from adapters.picqer.models import PicqerOrder
+from worker.db.models import Order, SyncState, SyncStep
+from worker.db.session import session_scope
+from worker.logging import get_logger
+from worker.sync.context import SyncContext
+from worker.sync.record import record
+
+log = get_logger(__name__)
+
+
+def pick_candidate(ctx: SyncContext, candidates: list[PicqerOrder], *, order: Order) -> PicqerOrder | None:
+    """The live order among ``candidates`` that no other mirror row owns (oldest first)."""
+    live = sorted((c for c in candidates if c.status != "cancelled"), key=lambda c: c.idorder)
+    if not live:
+        return None
+    with session_scope(ctx.engine) as session:
+        taken = set(
+            session.exec(
+                select(Order.idorder).where(
+                    col(Order.idorder).in_([c.idorder for c in live]), Order.id != order.id
+                )
+            ).all()
+        )
+    free = [candidate for candidate in live if candidate.idorder not in taken]
+    if len(free) > 1:
+        log.warning(
+            "picqer_duplicate_orders",
+            source=order.source,
+            reference=order.reference,
+            idorders=[candidate.idorder for candidate in free],
+        )
+    return free[0] if free else None
+
+
+def adopt(
+    ctx: SyncContext, order: Order, picqer: PicqerOrder, *, pushed_draft: dict[str, object] | None
+) -> Order:
+    """Link ``picqer`` to the row; the step follows Picqer's status (concept: tags and process remain)."""
+    processed = picqer.status not in ("concept", "expected", None)
+    fields: dict[str, object] = {
+        "idorder": picqer.idorder,
+        "orderid": picqer.orderid,
+        "sync_step": SyncStep.PROCESSED if processed else SyncStep.CREATED,
+        "picqer_status": picqer.status,
+        "picqer_updated": picqer.updated,
+    }
+    if processed:
+        fields.update(sync_state=SyncState.SYNCED, last_error=None, failed_step=None)
+    if pushed_draft is not None:
+        fields["pushed_draft"] = pushed_draft
+    adopted = record(ctx, order, **fields)
+    log.info(
+        "order_adopted",
+        source=order.source,
+        reference=order.reference,
+        idorder=picqer.idorder,
+        status=picqer.status,
+    )
+    return adopted
+
+
+def adopt_by_reference(
+    ctx: SyncContext, order: Order, *, pushed_draft: dict[str, object] | None
+) -> Order | None:
+    """Look the order up in Picqer by reference; link and return the row when found."""
+    found = pick_candidate(ctx, ctx.picqer.find_orders_by_reference(order.reference), order=order)
+    if found is None:
+        return None
+    return adopt(ctx, order, found, pushed_draft=pushed_draft)

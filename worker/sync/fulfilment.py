@@ -1,0 +1,72 @@
+"""Which completed orders the shop has not heard of yet, with their tracking codes.
+
+``apply_picqer_event`` flags ``newly_completed``; this query is the durable list behind that flag,
+so a fulfilment report that failed (shop down) is found again on the next sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from worker.db import orders
+from worker.db.models import Order, utcnow
+from worker.db.session import session_scope
+
+
+@dataclass(frozen=True)
+class Tracking:
+    trackingcode: str | None
+    trackingurl: str | None
+    carrier: str | None
+
+
+@dataclass(frozen=True)
+class FulfilmentTask:
+    order_id: int
+    source: str
+    shop_order_id: str
+    shop_order_number: str
+    reference: str
+    idorder: int | None
+    completed_at: datetime | None
+    shipments: tuple[Tracking, ...]
+
+
+def orders_to_fulfil(engine: Engine, *, source: str | None = None, limit: int = 100) -> list[FulfilmentTask]:
+    """Orders completed in Picqer and not yet reported to their shop, oldest completion first."""
+    with session_scope(engine) as session:
+        return [_task(session, order) for order in orders.list_to_fulfil(session, source=source, limit=limit)]
+
+
+def fulfilment_task(engine: Engine, *, order_id: int) -> FulfilmentTask | None:
+    """One order's task (for an actor given the id), or None when there is nothing to report."""
+    with session_scope(engine) as session:
+        order = orders.get_order_by_id(session, order_id=order_id)
+        if order is None or order.picqer_status != "completed" or order.fulfilment_reported_at is not None:
+            return None
+        return _task(session, order)
+
+
+def _task(session: Session, order: Order) -> FulfilmentTask:
+    assert order.id is not None
+    shipments = orders.list_shipments(session, order_id=order.id)
+    return FulfilmentTask(
+        order_id=order.id,
+        source=order.source,
+        shop_order_id=order.shop_order_id,
+        shop_order_number=order.shop_order_number,
+        reference=order.reference,
+        idorder=order.idorder,
+        completed_at=order.completed_at,
+        shipments=tuple(Tracking(s.trackingcode, s.trackingurl, s.carrier) for s in shipments),
+    )
+
+
+def mark_fulfilment_reported(engine: Engine, *, order_id: int, at: datetime | None = None) -> None:
+    """The shop has the fulfilment: the order leaves ``orders_to_fulfil``."""
+    with session_scope(engine) as session:
+        orders.update_order(session, order_id=order_id, fulfilment_reported_at=at or utcnow())

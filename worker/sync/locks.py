@@ -1,0 +1,136 @@
+"""Serialise the work on one shop order across threads, processes and machines.
+
+A lock factory is called as ``order_lock(source, shop_order_id)`` and gives a context manager.
+Three kinds, chosen by :func:`worker.sync.context.build_context`:
+
+- Redis (whenever Redis is used): redis-py's ``Lock`` (``SET NX PX`` with a random token, released
+  by a Lua script only while the token is still ours), with a time-to-live so a killed worker
+  cannot hold an order forever.
+- PostgreSQL without Redis: a session-level advisory lock on a dedicated connection. A
+  ``SELECT ... FOR UPDATE`` row lock would have to live in the transaction that also writes the
+  step records, and those must be committed *before* each Picqer call (that is what makes a retry
+  resume safely), so the lock has to outlive commits; PostgreSQL drops it if the process dies.
+- SQLite: a lock in this process. SQLite is for the single-process ``run`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from worker.errors import RetriableError
+from worker.logging import get_logger
+
+log = get_logger(__name__)
+
+OrderLockFactory = Callable[[str, str], AbstractContextManager[None]]
+
+LOCK_WAIT_SECONDS = 60.0  # how long a second worker waits before it gives up and retries later
+LOCK_TTL_SECONDS = 300.0  # Redis: a push never takes this long, a dead worker's lock expires after it
+PROCESS_LOCK_STRIPES = 256  # bounded memory: orders share a lock only when their hashes collide
+
+
+class OrderLocked(RetriableError):
+    """Another worker has been pushing this order for longer than we wait; try again later."""
+
+
+def _lock_name(source: str, shop_order_id: str) -> str:
+    return f"picqer-sync:order-lock:{source}:{shop_order_id}"
+
+
+class ProcessOrderLocks:
+    """Striped ``threading.Lock``s: one process, any number of threads."""
+
+    def __init__(self, *, wait: float = LOCK_WAIT_SECONDS, stripes: int = PROCESS_LOCK_STRIPES) -> None:
+        self._wait = wait
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    @contextmanager
+    def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
+        digest = hashlib.sha256(_lock_name(source, shop_order_id).encode()).digest()
+        lock = self._locks[int.from_bytes(digest[:4], "big") % len(self._locks)]
+        if not lock.acquire(timeout=self._wait):
+            raise OrderLocked(f"order {source}/{shop_order_id} is locked by another thread")
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+# one set per process: every SyncContext in this process (one per thread, say) must share it
+_PROCESS_LOCKS = ProcessOrderLocks()
+
+
+def process_order_locks() -> ProcessOrderLocks:
+    return _PROCESS_LOCKS
+
+
+class RedisOrderLocks:
+    """A mutex per order in Redis, shared by every worker process on every machine."""
+
+    def __init__(self, redis: Any, *, ttl: float = LOCK_TTL_SECONDS, wait: float = LOCK_WAIT_SECONDS) -> None:
+        self._redis = redis
+        self._ttl = ttl
+        self._wait = wait
+
+    @contextmanager
+    def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
+        from redis.exceptions import LockError
+
+        # thread_local=False: the token is checked against Redis, not against the thread
+        lock = self._redis.lock(
+            _lock_name(source, shop_order_id),
+            timeout=self._ttl,
+            blocking_timeout=self._wait,
+            thread_local=False,
+        )
+        if not lock.acquire():
+            raise OrderLocked(f"order {source}/{shop_order_id} is locked by another worker")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                # the lock expired under us and may be someone else's now: never delete theirs
+                log.warning("order_lock_expired", source=source, shop_order_id=shop_order_id)
+
+
+class PostgresOrderLocks:
+    """A session-level advisory lock per order, held on its own connection."""
+
+    def __init__(self, engine: Engine, *, wait: float = LOCK_WAIT_SECONDS) -> None:
+        self._engine = engine
+        self._wait = wait
+
+    @staticmethod
+    def key(source: str, shop_order_id: str) -> int:
+        digest = hashlib.sha256(_lock_name(source, shop_order_id).encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    @contextmanager
+    def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
+        key = self.key(source, shop_order_id)
+        with self._engine.connect() as connection:
+            # LOCAL: the timeout ends with this transaction, so the pooled connection keeps no trace
+            connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self._wait * 1000)}ms'"))
+            try:
+                connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            except sa.exc.OperationalError as error:
+                raise OrderLocked(f"order {source}/{shop_order_id} is locked by another worker") from error
+            connection.commit()  # the lock is the session's, not the transaction's
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                except sa.exc.DBAPIError:
+                    # a broken connection has lost the lock already; never return it to the pool
+                    connection.invalidate()
