@@ -16,10 +16,12 @@ from worker.db.models import utcnow
 from worker.db.session import is_postgres, make_engine
 from worker.errors import ConfigError
 from worker.sync.locks import (
+    FileOrderLocks,
     OrderLockFactory,
     PostgresOrderLocks,
     RedisOrderLocks,
     process_order_locks,
+    sqlite_lock_directory,
 )
 from worker.sync.tags import TagCache, shared_tag_cache
 
@@ -65,7 +67,8 @@ def build_context(
     """A context from the settings; pass any part to use yours instead (tests, shared clients).
 
     The order lock is Redis's when ``redis`` is given (or ``settings.redis_url`` is set),
-    PostgreSQL's when the mirror is PostgreSQL, and this process's otherwise.
+    PostgreSQL's when the mirror is PostgreSQL, a file lock beside a SQLite file, and this process's
+    for an in-memory database.
     """
     owned: list[Any] = []
     if engine is None:
@@ -90,6 +93,8 @@ def build_context(
         order_lock = RedisOrderLocks(redis)
     elif is_postgres(engine):
         order_lock = PostgresOrderLocks(engine)
+    elif (lock_directory := sqlite_lock_directory(engine)) is not None:
+        order_lock = FileOrderLocks(lock_directory)
     else:
         order_lock = process_order_locks()
     return SyncContext(

@@ -10,15 +10,21 @@ Three kinds, chosen by :func:`worker.sync.context.build_context`:
   ``SELECT ... FOR UPDATE`` row lock would have to live in the transaction that also writes the
   step records, and those must be committed *before* each Picqer call (that is what makes a retry
   resume safely), so the lock has to outlive commits; PostgreSQL drops it if the process dies.
-- SQLite: a lock in this process. SQLite is for the single-process ``run`` only.
+- SQLite: a file lock (``flock``) beside the database file, so the threads of ``run`` and the
+  operator's ``push`` / ``resync`` commands in other shells serialise too; an in-memory database
+  falls back to a lock in this process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +75,54 @@ _PROCESS_LOCKS = ProcessOrderLocks()
 
 def process_order_locks() -> ProcessOrderLocks:
     return _PROCESS_LOCKS
+
+
+class FileOrderLocks:
+    """Striped ``flock`` files: every process and thread on this machine sharing one SQLite file.
+
+    ``flock`` conflicts between separate opens of a file even inside one process, so threads are
+    covered too; the kernel drops the lock when a process dies.
+    """
+
+    def __init__(
+        self, directory: Path, *, wait: float = LOCK_WAIT_SECONDS, stripes: int = PROCESS_LOCK_STRIPES
+    ) -> None:
+        self._directory = directory
+        self._wait = wait
+        self._stripes = stripes
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
+        digest = hashlib.sha256(_lock_name(source, shop_order_id).encode()).digest()
+        path = self._directory / f"order-{int.from_bytes(digest[:4], 'big') % self._stripes:03d}.lock"
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + self._wait
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OrderLocked(
+                            f"order {source}/{shop_order_id} is locked by another process"
+                        ) from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
+
+
+def sqlite_lock_directory(engine: Engine) -> Path | None:
+    """``<database file>.locks`` for a file database, None for an in-memory one."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database).resolve().with_name(Path(database).name + ".locks")
 
 
 class RedisOrderLocks:
