@@ -74,5 +74,5 @@ def test_a_completed_order_is_a_conflict_for_a_person(make_ctx: ContextFactory, 
 def test_an_order_cancelled_before_its_push_is_skipped(make_ctx: ContextFactory, fake: FakePicqer) -> None:
     outcome = push_order(make_ctx(), CANCELLED)
 
-    assert (outcome.kind, outcome.reason) == (PushKind.SKIPPED, "cancelled")
+    assert (outcome.kind, outcome.reason) == (PushKind.SKIPPED, "cancelled: the shop says cancelled")
     assert fake.requests == []

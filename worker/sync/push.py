@@ -260,14 +260,19 @@ def _tag(ctx: SyncContext, order: Order, draft: OrderDraft, *, known: set[int] |
         if resumed or known is None:
             # an earlier attempt may have added some: ask rather than add twice
             present = {tag.idtag for tag in ctx.picqer.list_order_tags(idorder)}
-        for idtag in idtags:
+        for title, idtag in zip(draft.tags, idtags, strict=True):
             if idtag in present:
                 continue
             try:
                 ctx.picqer.add_order_tag(idorder, idtag)
-            except ApiRejected:
-                ctx.tags.forget(idtag)  # deleted in Picqer since we cached it
-                raise
+            except ApiRejected as error:
+                if error.status != 404:
+                    raise
+                # the tag was deleted in Picqer since we cached it: look it up (or create it) again
+                ctx.tags.forget(idtag)
+                [idtag] = ctx.tags.resolve(ctx.picqer, [title])
+                if idtag not in present:
+                    ctx.picqer.add_order_tag(idorder, idtag)
     return record(ctx, order, sync_step=SyncStep.TAGGED)
 
 

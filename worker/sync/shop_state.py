@@ -41,7 +41,7 @@ def skip_unready(ctx: SyncContext, order: Order, mapped: MappedOrder) -> PushOut
     note = f"{reason}: {mapped.reason}" if mapped.reason else reason
     order = record(ctx, order, sync_state=SyncState.SKIPPED, note=note)
     log.info("order_skipped", source=order.source, reference=order.reference, reason=reason)
-    return outcome(order, PushKind.SKIPPED, reason)
+    return outcome(order, PushKind.SKIPPED, note)
 
 
 def cancel_in_picqer(ctx: SyncContext, order: Order, mapped: MappedOrder) -> PushOutcome:

@@ -37,10 +37,12 @@ class TagCache:
             return [self._ids[title] for title in titles]
 
     def forget(self, idtag: int) -> None:
-        """Drop a cached idtag Picqer no longer knows; the next resolve creates the title again."""
+        """Drop a cached idtag Picqer no longer knows; the next resolve lists the tags again."""
         with self._lock:
             for title in [title for title, cached in self._ids.items() if cached == idtag]:
                 del self._ids[title]
+            # someone changes tags in Picqer: list them again rather than create a duplicate title
+            self._listed = False
 
     @property
     def warm(self) -> bool:
