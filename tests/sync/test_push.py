@@ -195,7 +195,7 @@ def test_unpaid_and_nothing_to_ship_are_skipped_without_requests(
     empty = push_order(ctx, mapped_order("2", state=ShopOrderState.NOTHING_TO_SHIP))
 
     assert (unpaid.kind, unpaid.reason) == (PushKind.SKIPPED, "unpaid: the shop says unpaid")
-    assert (empty.kind, empty.reason) == (PushKind.SKIPPED, "nothing to ship")
+    assert (empty.kind, empty.reason) == (PushKind.SKIPPED, "nothing to ship: the shop says nothing_to_ship")
     assert fake.requests == []
     assert _row(ctx, "1").sync_state == SyncState.SKIPPED
     assert push_order(ctx, mapped_order("1")).kind is PushKind.PUSHED  # paid later

@@ -35,9 +35,27 @@ def _global_options(
 
 
 def _register_commands() -> None:
-    from worker.cli import db_cmd, failures_cmd, push_cmd, reconcile_cmd, sandbox_cmd
+    from worker.cli import (
+        db_cmd,
+        failures_cmd,
+        hooks_cmd,
+        push_cmd,
+        reconcile_cmd,
+        run_cmd,
+        sandbox_cmd,
+        status_cmd,
+    )
 
-    for module in (push_cmd, reconcile_cmd, failures_cmd, db_cmd, sandbox_cmd):
+    for module in (
+        run_cmd,
+        push_cmd,
+        reconcile_cmd,
+        status_cmd,
+        failures_cmd,
+        hooks_cmd,
+        db_cmd,
+        sandbox_cmd,
+    ):
         module.register(app)
 
 

@@ -1,0 +1,96 @@
+"""``picqer-sync status [--json]``: what the status page shows, in the terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from worker.cli.state import cli_state
+from worker.db.session import make_engine
+from worker.receiver.status import StatusReport, build_status_report, format_lag
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else "-"
+
+
+def print_report(report: StatusReport, console: Console) -> None:
+    sources = Table(title="Sources")
+    for column in ("source", "platform", "cursor (UTC)", "lag", "orders by state"):
+        sources.add_column(column)
+    for source in report.sources:
+        states = ", ".join(f"{k}: {v}" for k, v in sorted(source.orders_by_state.items())) or "-"
+        name = source.name + ("" if source.enabled else " (disabled)")
+        sources.add_row(name, source.platform, _when(source.cursor), format_lag(source.lag_seconds), states)
+    console.print(sources)
+
+    failures = Table(title=f"Failures ({len(report.failures)})")
+    for column in ("id", "source", "reference", "step", "reason"):
+        failures.add_column(column)
+    for failure in report.failures:
+        failures.add_row(
+            str(failure.order_id), failure.source, failure.reference, failure.step or "-", failure.reason
+        )
+    console.print(failures)
+
+    hooks = Table(title="Hooks")
+    for column in ("target", "event", "active", "last checked (UTC)"):
+        hooks.add_column(column)
+    for hook in report.hooks:
+        hooks.add_row(hook.target, hook.event, "yes" if hook.active else "NO", _when(hook.last_checked_at))
+    console.print(hooks)
+
+    inbox = report.inbox
+    depth = (
+        "unknown"
+        if report.queue_depth is None
+        else (", ".join(f"{name}: {count}" for name, count in report.queue_depth.items()) or "0")
+    )
+    console.print(
+        f"Webhooks waiting: {inbox.pending} (oldest {_when(inbox.oldest_pending_at)}), "
+        f"given up: {inbox.given_up}. "
+        f"Queue depth: {depth}. Reconcile cursor: {_when(report.reconcile_cursor)}."
+    )
+    for note in report.notes:
+        console.print(f"note: {note}")
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Per source cursor and lag, orders by state, failures with reasons, queue depth, hook health.
+
+    Read from the mirror (and Redis for the queue depth); asks neither Picqer nor the shops.
+    """
+    settings = cli_state(ctx).settings()
+    engine = make_engine(settings.database_url)
+    runtime = None
+    try:
+        depths = None
+        if settings.redis_url:
+            from worker.queue.runtime import build_queue
+
+            runtime = build_queue(settings, engine=engine)
+            depths = runtime.depths
+        report = build_status_report(settings, engine, queue_depths=depths)
+        if not settings.redis_url:
+            report.notes.append(
+                "in-process queue: its depth is on the running process's /status and /metrics"
+            )
+    finally:
+        if runtime is not None:
+            runtime.close()
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        print_report(report, Console())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

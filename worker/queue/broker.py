@@ -1,0 +1,126 @@
+"""The one broker factory: Redis when there is a Redis, dramatiq's in-memory broker otherwise.
+
+The in-memory broker (dramatiq's ``StubBroker``) is only sound for the single-process ``run``: the
+webhook inbox in the mirror is what survives a restart there, and the sweeper re-enqueues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from worker.config import Settings
+from worker.queue.middleware import DeadLetters, LogContext, MessageMetrics, RateLimitWaits, ResourceCleanup
+
+REDIS_NAMESPACE = "picqer-sync"
+QUEUE_NAME = "picqer-sync"
+DEFAULT_MAX_RETRIES = 5  # actors set their own; this only guards an actor that forgot
+
+
+def redis_client_from_settings(settings: Settings) -> Any:
+    """A redis-py client for ``settings.redis_url`` (None when no Redis is configured)."""
+    if not settings.redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+
+
+def make_broker(
+    settings: Settings,
+    *,
+    redis_client: Any = None,
+    cleanup: Callable[[], None] | None = None,
+) -> dramatiq.Broker:
+    """Build the broker, install it as dramatiq's global broker and return it.
+
+    Redis when ``redis_client`` is given (fakeredis in tests) or ``settings.redis_url`` is set;
+    dramatiq's in-process ``StubBroker`` otherwise, to be driven by a ``dramatiq.Worker`` in the same
+    process. ``cleanup`` runs after every message (release database sessions and the like).
+    Declare the actors on the returned broker with :func:`worker.queue.actors.declare_actors`.
+    """
+    middleware = [
+        MessageMetrics(),  # first: its after_* hooks run last and see the final outcome
+        DeadLetters(),  # before Retries: runs after it, so it sees whether the message failed
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=DEFAULT_MAX_RETRIES),
+        RateLimitWaits(),  # after Retries: runs before it, so a 429 can give its retry back
+        CurrentMessage(),
+        LogContext(),
+        ResourceCleanup(cleanup),
+    ]
+    client = redis_client if redis_client is not None else redis_client_from_settings(settings)
+    broker: dramatiq.Broker
+    if client is not None:
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
+            client=client, namespace=REDIS_NAMESPACE, middleware=middleware
+        )
+    else:
+        # fail_fast_default=False: join() is for tests; a dead-lettered message must not raise there
+        broker = StubBroker(middleware=middleware, fail_fast_default=False)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def start_worker(broker: dramatiq.Broker, *, threads: int, worker_timeout_ms: int = 1000) -> dramatiq.Worker:
+    """Boot the broker's middleware (once) and start ``threads`` worker threads in this process.
+
+    ``worker_timeout_ms`` is how long a thread waits on an empty queue before it looks again, so
+    also how quickly ``stop()`` returns.
+    """
+    if not getattr(broker, "_picqer_sync_booted", False):
+        # dramatiq's CLI does this per process; TimeLimit starts its watchdog thread here
+        broker.emit_after("process_boot")
+        broker._picqer_sync_booted = True  # type: ignore[attr-defined]
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=worker_timeout_ms)
+    worker.start()
+    return worker
+
+
+def is_in_process(broker: dramatiq.Broker) -> bool:
+    """Whether messages live only in this process's memory (lost on exit; the inbox sweeper repairs)."""
+    return isinstance(broker, StubBroker)
+
+
+def queue_depths(broker: dramatiq.Broker) -> dict[str, int]:
+    """Messages waiting per declared queue (delayed retries counted with their queue)."""
+    depths: dict[str, int] = {}
+    for name in sorted(broker.get_declared_queues()):
+        if name.endswith((".DQ", ".XQ")):
+            continue  # the stub broker lists its delay queues too; they are counted with their queue
+        depths[name] = _depth(broker, name) + _depth(broker, dq_name(name))
+    return depths
+
+
+def _depth(broker: dramatiq.Broker, queue_name: str) -> int:
+    if isinstance(broker, RedisBroker):
+        # the message hash holds every message not yet acknowledged, in flight ones included
+        return int(broker.client.hlen(f"{broker.namespace}:{queue_name}.msgs"))
+    if isinstance(broker, StubBroker):
+        queue = broker.queues.get(queue_name)
+        return 0 if queue is None else int(queue.qsize())
+    return 0
+
+
+def ping(broker: dramatiq.Broker) -> None:
+    """Raise when the broker cannot take a message (for ``/readyz``)."""
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()

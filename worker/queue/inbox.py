@@ -1,0 +1,185 @@
+"""The webhook inbox around the mirror's ``webhook_inbox`` table: store once, enqueue, sweep.
+
+A webhook is stored before it is answered 202 and enqueued after; the queue message carries only
+the row id. A message can still be lost (the in-process queue of ``run`` dies with its process, an
+enqueue fails after the store), so the sweeper re-enqueues rows left unprocessed after a grace
+period. Processing checks ``processed_at`` first, so a row enqueued twice is applied once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from adapters.platform import ShopWebhook
+from worker import metrics
+from worker.db import inbox as inbox_repo
+from worker.db.models import InboxEvent, utcnow
+from worker.db.session import session_scope
+from worker.logging import get_logger
+
+log = get_logger(__name__)
+
+#: the inbox ``source`` of Picqer's own hooks; shop events use the source's name
+PICQER_INBOX_SOURCE = "picqer"
+DEFAULT_GRACE_SECONDS = 120.0
+SWEEP_BATCH = 1000
+EVENT_KEY_CHARS = 255  # webhook_inbox.event_key
+TOPIC_CHARS = 100  # webhook_inbox.topic
+MAX_SWEEP_BACKOFF_STEPS = 8  # a row is swept again after grace * 2**n, n at most this
+
+#: ``enqueue(inbox_source, inbox_id)``: hand a stored event to the queue
+Enqueue = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    inbox_id: int
+    duplicate: bool  # the same event (source, event key) was stored before
+
+
+def store_event(engine: Engine, *, source: str, event_key: str, topic: str, payload: str) -> StoredEvent:
+    """Store a webhook durably (committed when this returns); a duplicate is stored once."""
+    event_key = fit_column(event_key, EVENT_KEY_CHARS)
+    topic = fit_column(topic, TOPIC_CHARS)
+    with session_scope(engine) as session:
+        stored = inbox_repo.store_inbox_event(
+            session, source=source, event_key=event_key, topic=topic, payload=payload
+        )
+        if stored is not None:
+            session.flush()
+            assert stored.id is not None
+            return StoredEvent(inbox_id=stored.id, duplicate=False)
+        existing = _find(session, source=source, event_key=event_key)
+    return StoredEvent(inbox_id=existing, duplicate=True)
+
+
+def fit_column(value: str, limit: int) -> str:
+    """``value`` when it fits the column, else a stable digest of it (a key must stay unique)."""
+    if len(value) <= limit:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _find(session: Session, *, source: str, event_key: str) -> int:
+    row = session.exec(
+        select(InboxEvent).where(InboxEvent.source == source, InboxEvent.event_key == event_key)
+    ).one()
+    assert row.id is not None
+    return row.id
+
+
+def shop_event_payload(webhook: ShopWebhook) -> str:
+    """What an inbox row keeps of a verified shop webhook: the parsed verdict, not the headers.
+
+    The signature headers are needed only once, at the door; the worker needs the order (or its
+    id) and the topic. Storing the parsed form keeps the worker platform-agnostic.
+    """
+    return json.dumps(
+        {
+            "topic": webhook.topic,
+            "shop_order_id": webhook.shop_order_id,
+            "deleted": webhook.deleted,
+            "order": webhook.order,
+        },
+        separators=(",", ":"),
+    )
+
+
+@dataclass(frozen=True)
+class ShopEvent:
+    topic: str
+    shop_order_id: str | None
+    deleted: bool
+    order: dict[str, Any] | None
+
+
+def parse_shop_event_payload(payload: str) -> ShopEvent:
+    body = json.loads(payload)
+    order = body.get("order")
+    shop_order_id = body.get("shop_order_id")
+    return ShopEvent(
+        topic=str(body.get("topic") or ""),
+        shop_order_id=str(shop_order_id) if shop_order_id is not None else None,
+        deleted=bool(body.get("deleted")),
+        order=order if isinstance(order, dict) else None,
+    )
+
+
+def record_attempt(engine: Engine, *, inbox_id: int, error: str) -> None:
+    """Count a failed processing attempt, with its reason (never the payload)."""
+    with session_scope(engine) as session:
+        inbox_repo.mark_inbox_attempt(session, inbox_id=inbox_id, error=error)
+
+
+def mark_processed(engine: Engine, *, inbox_id: int) -> None:
+    with session_scope(engine) as session:
+        inbox_repo.mark_inbox_processed(session, inbox_id=inbox_id)
+
+
+def abandon(engine: Engine, *, inbox_id: int, reason: str) -> None:
+    """Give up on an event whose retries are exhausted: done, with the reason kept for a person.
+
+    It gets a ``processed_at`` so the sweeper leaves it alone; ``error`` says it was not applied.
+    """
+    with session_scope(engine) as session:
+        event = session.get(InboxEvent, inbox_id)
+        if event is not None:
+            event.processed_at = utcnow()
+            event.error = f"gave up: {reason}"
+            session.add(event)
+
+
+@dataclass
+class InboxSweeper:
+    """Re-enqueues events stored more than ``grace_seconds`` ago and still not processed.
+
+    Remembers what it swept, and waits twice as long before sweeping the same row again, so a
+    long backlog (rows waiting in the queue, not lost) is not multiplied sweep after sweep.
+    """
+
+    engine: Engine
+    enqueue: Enqueue
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    _swept: dict[int, tuple[datetime, int]] = field(default_factory=dict, repr=False)
+
+    def sweep(self, *, now: datetime | None = None, grace_seconds: float | None = None) -> int:
+        """Enqueue the rows that look lost; returns how many were enqueued."""
+        now = now or utcnow()
+        grace = timedelta(seconds=self.grace_seconds if grace_seconds is None else grace_seconds)
+        with session_scope(self.engine) as session:
+            rows = [
+                (row.id, row.source, row.attempts, row.received_at)
+                for row in inbox_repo.list_unprocessed(
+                    session, received_before=now - grace, limit=SWEEP_BATCH
+                )
+            ]
+        pending = {row[0] for row in rows}
+        self._swept = {key: value for key, value in self._swept.items() if key in pending}
+        enqueued = 0
+        for inbox_id, source, attempts, received_at in rows:
+            assert inbox_id is not None
+            # failed attempts mean dramatiq is retrying it with backoff: not lost, so wait longer
+            last_swept, times = self._swept.get(inbox_id, (received_at, 0))
+            steps = min(times + attempts, MAX_SWEEP_BACKOFF_STEPS)
+            if now - last_swept < grace * (2**steps):
+                continue
+            self.enqueue(source, inbox_id)
+            self._swept[inbox_id] = (now, times + 1)
+            enqueued += 1
+        if enqueued:
+            metrics.INBOX_SWEPT.inc(enqueued)
+            log.info("inbox_swept", enqueued=enqueued, pending=len(rows))
+        return enqueued
+
+
+def sweep_inbox(engine: Engine, enqueue: Enqueue, *, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> int:
+    """One sweep without memory (the ``run`` start-up sweep, tests): every row past the grace."""
+    return InboxSweeper(engine, enqueue, grace_seconds).sweep()

@@ -1,0 +1,173 @@
+"""The receiver: a FastAPI app of thin routes over :mod:`worker.receiver.webhooks` and the status.
+
+Built by :func:`create_receiver_app` from its collaborators (engine, enqueue, queue probes), never
+at import time, so tests and the single-process ``run`` wire it to what they have.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from adapters.picqer.webhooks import SIGNATURE_HEADER
+from adapters.platform import ShopPlatform
+from adapters.registry import get_platform
+from worker import metrics
+from worker.config import Settings
+from worker.errors import ConfigError
+from worker.logging import get_logger
+from worker.queue.inbox import Enqueue
+from worker.receiver.body import BodyTooLarge, InvalidContentLength, read_body
+from worker.receiver.status import build_status_report, render_status_html
+from worker.receiver.webhooks import (
+    PICQER_TARGET,
+    Answer,
+    accept_picqer_webhook,
+    accept_shop_webhook,
+    find_webhook_source,
+    reject,
+)
+
+log = get_logger(__name__)
+
+QueueDepths = Callable[[], Mapping[str, int]]
+
+
+def _json(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+def _database_ready(engine: Engine) -> None:
+    # the inbox table, not just a connection: a database that was never migrated is not ready
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1 FROM webhook_inbox WHERE 1 = 0"))
+
+
+def _admin_token_given(request: Request, expected: str) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    given = value.strip() if scheme.lower() == "bearer" else request.query_params.get("token", "")
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def create_receiver_app(
+    settings: Settings,
+    *,
+    engine: Engine,
+    enqueue: Enqueue,
+    queue_ping: Callable[[], None] | None = None,
+    queue_depths: QueueDepths | None = None,
+    platforms: Callable[[str], ShopPlatform] = get_platform,
+) -> FastAPI:
+    """The receiver app.
+
+    ``enqueue(inbox_source, inbox_id)`` hands a stored event to the queue; ``queue_ping`` raises when
+    the queue is unreachable (``/readyz``); ``queue_depths`` feeds ``/metrics`` and ``/status``.
+    """
+    app = FastAPI(title="picqer-sync receiver", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    metrics.set_queue_depth_source(queue_depths)
+    limit = settings.max_webhook_bytes
+
+    async def body_or_answer(request: Request, target: str) -> bytes | Answer:
+        try:
+            return await read_body(request, limit)
+        except BodyTooLarge:
+            return reject(target, 413, f"the body is larger than {limit} bytes")
+        except InvalidContentLength:
+            return reject(target, 400, "the Content-Length header is not a number")
+
+    @app.post("/webhooks/picqer", status_code=202)
+    async def picqer_webhook(request: Request) -> Response:
+        raw = await body_or_answer(request, PICQER_TARGET)
+        if isinstance(raw, Answer):
+            return _json(raw)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        answer = await run_in_threadpool(
+            accept_picqer_webhook, raw, signature, settings=settings, engine=engine, enqueue=enqueue
+        )
+        return _json(answer)
+
+    @app.post("/webhooks/sources/{name}", status_code=202)
+    async def shop_webhook(name: str, request: Request) -> Response:
+        source = find_webhook_source(settings, name)
+        if source is None:
+            # one metric label for every unknown name: a caller must not mint label values
+            log.info("webhook_unknown_source", name=name[:100])
+            return _json(reject("unknown-source", 404, "unknown or disabled source"))
+        try:
+            platform = platforms(source.platform)
+        except ConfigError as error:
+            return _json(reject(source.name, 404, error.reason))
+        if platform.verify_webhook is None:
+            # answer before reading the body: there is nothing to verify it with
+            return _json(
+                reject(
+                    source.name,
+                    404,
+                    f"source {source.name!r} ({platform.name}) sends no webhooks; it is polled",
+                )
+            )
+        raw = await body_or_answer(request, source.name)
+        if isinstance(raw, Answer):
+            return _json(raw)
+        headers = dict(request.headers)
+        answer = await run_in_threadpool(
+            accept_shop_webhook, source, raw, headers, platform=platform, engine=engine, enqueue=enqueue
+        )
+        return _json(answer)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await run_in_threadpool(_database_ready, engine)
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"unavailable ({type(error).__name__})"
+        try:
+            if queue_ping is not None:
+                await run_in_threadpool(queue_ping)
+            checks["queue"] = "ok"
+        except Exception as error:
+            checks["queue"] = f"unavailable ({type(error).__name__})"
+        ready = all(value == "ok" for value in checks.values())
+        if not ready:
+            log.warning("not_ready", **checks)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503
+        )
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        content, content_type = await run_in_threadpool(metrics.render_latest)
+        return Response(content, media_type=content_type)
+
+    @app.get("/status")
+    async def status_page(request: Request) -> Response:
+        token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+        if token and not _admin_token_given(request, token):
+            log.warning("status_unauthorised")
+            return JSONResponse(
+                {"error": "the status page needs the admin token (Authorization: Bearer <token>)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            report = await run_in_threadpool(build_status_report, settings, engine, queue_depths=queue_depths)
+        except sa.exc.SQLAlchemyError as error:
+            log.error("status_unavailable", error_type=type(error).__name__)
+            return JSONResponse({"error": "the database is unavailable"}, status_code=503)
+        return HTMLResponse(render_status_html(report))
+
+    return app

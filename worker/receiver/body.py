@@ -1,0 +1,34 @@
+"""Read a request body without trusting its size: the header first, then what actually arrives."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+
+class BodyTooLarge(Exception):
+    """The body is (or says it is) larger than the limit: 413."""
+
+
+class InvalidContentLength(Exception):
+    """``Content-Length`` is not a number: 400."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes; stops reading as soon as it goes over.
+
+    ``Content-Length`` can be absent (chunked) or lie, so the streamed size is checked too.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise InvalidContentLength from None
+        if size > limit:
+            raise BodyTooLarge
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise BodyTooLarge
+    return bytes(received)

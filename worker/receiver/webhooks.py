@@ -1,0 +1,150 @@
+"""Accepting a webhook, as plain functions: verify, store in the inbox, enqueue, answer.
+
+The answers are the public contract (README, "Receiver endpoints"): 401 bad signature, 400
+malformed body, 404 unknown source, 200 WooCommerce ping, 202 accepted (duplicates too), 503 when
+the database or the queue is down, so the sender retries. 202 only once the event is committed.
+Each rejection is logged with its reason and target, never with the body or a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.picqer.webhooks import parse_event, verify_signature
+from adapters.platform import ShopPlatform
+from worker import metrics
+from worker.config import Settings, SourceSettings
+from worker.errors import ConfigError, WebhookRejected
+from worker.logging import get_logger
+from worker.queue.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload, store_event
+
+log = get_logger(__name__)
+
+PICQER_TARGET = "picqer"
+
+PlatformLookup = Callable[[str], ShopPlatform]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def reject(target: str, status: int, reason: str) -> Answer:
+    """Log a rejected webhook (reason and target only) and answer ``status``."""
+    log.warning("webhook_rejected", target=target, status=status, reason=reason)
+    metrics.WEBHOOKS.labels(target, f"rejected_{status}").inc()
+    return Answer(status, {"error": reason})
+
+
+def accept_picqer_webhook(
+    raw: bytes, signature: str | None, *, settings: Settings, engine: Engine, enqueue: Enqueue
+) -> Answer:
+    """``POST /webhooks/picqer``: check ``X-Picqer-Signature``, store the raw event, enqueue it."""
+    secret = settings.picqer.webhook_secret.get_secret_value()
+    if not secret:
+        # accepting unsigned events would let anyone move the mirror; hooks sync sets a secret
+        return reject(PICQER_TARGET, 401, "no picqer.webhook_secret is configured to check signatures")
+    if not verify_signature(raw, signature, secret):
+        reason = "missing X-Picqer-Signature" if not signature else "X-Picqer-Signature does not match"
+        return reject(PICQER_TARGET, 401, reason)
+    try:
+        event = parse_event(raw)
+    except WebhookRejected as error:
+        return reject(PICQER_TARGET, error.status, error.reason)
+    # parse_event has decoded the body as JSON, so it is valid UTF-8
+    return store_and_enqueue(
+        PICQER_TARGET,
+        source=PICQER_INBOX_SOURCE,
+        event_key=event.event_key,
+        topic=event.event,
+        payload=raw.decode("utf-8"),
+        engine=engine,
+        enqueue=enqueue,
+    )
+
+
+def find_webhook_source(settings: Settings, name: str) -> SourceSettings | None:
+    """The enabled source called ``name``; None for unknown and disabled ones (both answer 404)."""
+    try:
+        source = settings.source(name)
+    except ConfigError:
+        return None
+    return source if source.enabled else None
+
+
+def accept_shop_webhook(
+    source: SourceSettings,
+    raw: bytes,
+    headers: Mapping[str, str],
+    *,
+    platform: ShopPlatform,
+    engine: Engine,
+    enqueue: Enqueue,
+) -> Answer:
+    """``POST /webhooks/sources/{name}``: the platform's check, then store the parsed event."""
+    target = source.name
+    if platform.verify_webhook is None:
+        return reject(
+            target, 404, f"source {source.name!r} ({platform.name}) sends no webhooks; it is polled instead"
+        )
+    try:
+        webhook = platform.verify_webhook(raw, headers, source)
+    except WebhookRejected as error:
+        return reject(target, error.status if error.status in (400, 401) else 400, error.reason)
+    except Exception as error:  # a parser bug on odd input must still not become a 500
+        log.error("webhook_parse_error", target=target, error_type=type(error).__name__)
+        return reject(target, 400, "the webhook body could not be read")
+    if webhook.is_ping:
+        log.info("webhook_ping", target=target)
+        metrics.WEBHOOKS.labels(target, "ping").inc()
+        return Answer(200, {"status": "ok"})
+    if webhook.shop_order_id is None and webhook.order is None:
+        log.info("webhook_ignored", target=target, topic=webhook.topic)
+        metrics.WEBHOOKS.labels(target, "ignored").inc()
+        return Answer(202, {"status": "ignored", "reason": "not an order webhook"})
+    return store_and_enqueue(
+        target,
+        source=source.name,
+        event_key=webhook.event_key,
+        topic=webhook.topic,
+        payload=shop_event_payload(webhook),
+        engine=engine,
+        enqueue=enqueue,
+    )
+
+
+def store_and_enqueue(
+    target: str, *, source: str, event_key: str, topic: str, payload: str, engine: Engine, enqueue: Enqueue
+) -> Answer:
+    """Commit the event to the inbox, then enqueue it; 503 when either is down."""
+    try:
+        stored = store_event(engine, source=source, event_key=event_key, topic=topic, payload=payload)
+    except SQLAlchemyError as error:
+        log.error("webhook_store_failed", target=target, error_type=type(error).__name__)
+        metrics.WEBHOOKS.labels(target, "unavailable").inc()
+        return Answer(503, {"error": "the database is unavailable; retry later"})
+    if stored.duplicate:
+        # already stored; its processing was enqueued then (or the sweeper will)
+        log.info("webhook_duplicate", target=target, topic=topic, inbox_id=stored.inbox_id)
+        metrics.WEBHOOKS.labels(target, "duplicate").inc()
+        return Answer(202, {"status": "duplicate"})
+    try:
+        enqueue(source, stored.inbox_id)
+    except Exception as error:
+        # stored but not enqueued: the sender's retry is answered 202 (duplicate) and the sweeper
+        # enqueues it; 503 now says "not done yet"
+        log.error(
+            "webhook_enqueue_failed", target=target, inbox_id=stored.inbox_id, error_type=type(error).__name__
+        )
+        metrics.WEBHOOKS.labels(target, "unavailable").inc()
+        return Answer(503, {"error": "the queue is unavailable; retry later"})
+    log.info("webhook_accepted", target=target, topic=topic, inbox_id=stored.inbox_id)
+    metrics.WEBHOOKS.labels(target, "accepted").inc()
+    return Answer(202, {"status": "accepted"})

@@ -1,0 +1,137 @@
+"""The scheduler: the safety nets on a clock (PRODUCT.md, behaviour 6).
+
+It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the worker:
+
+* ``poll:<source>`` every ``poll_interval_seconds`` per enabled source (the poll itself reads the
+  cursor and an overlapping window, see ``worker/queue/polling.py``);
+* ``reconcile`` every ``reconcile_interval_seconds``, and the fulfilment sweep with it (completed
+  orders the shop has not heard of yet);
+* ``inbox-sweep`` every ``inbox_sweep_interval_seconds``: webhooks stored but never processed;
+* ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated.
+
+With Redis, each firing takes a per-job lock (``SET NX PX``, held for most of the interval), so two
+schedulers, by accident or for availability, do not fire the same job twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker import metrics
+from worker.config import Settings
+from worker.logging import get_logger
+
+log = get_logger(__name__)
+
+LOCK_PREFIX = "picqer-sync:scheduler"
+LOCK_SHARE = 0.9  # a firing holds its job's lock for this share of the interval
+MAX_IDLE_SECONDS = 5.0  # wake up at least this often to notice the stop event
+
+
+@dataclass
+class Job:
+    name: str
+    interval: float  # seconds
+    action: Callable[[], object]
+    next_due: float = 0.0  # monotonic seconds; 0 fires on the first tick
+
+
+class RedisJobLock:
+    """``acquire(job, ttl)`` is true for exactly one scheduler per job per ``ttl``."""
+
+    def __init__(self, client: Any, *, prefix: str = LOCK_PREFIX) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def acquire(self, job: str, ttl: float) -> bool:
+        return bool(self._client.set(f"{self._prefix}:{job}", "1", nx=True, px=max(1, int(ttl * 1000))))
+
+
+class LocalJobLock:
+    """Without Redis there is one process (``run``): every firing is ours."""
+
+    def acquire(self, job: str, ttl: float) -> bool:
+        return True
+
+
+@dataclass
+class SchedulerTargets:
+    """What the scheduler fires; the CLI binds these to actors and the mirror."""
+
+    poll_source: Callable[[str], object]
+    reconcile: Callable[[], object]
+    sweep_inbox: Callable[[], object]
+    sweep_fulfilment: Callable[[], object]
+    check_hooks: Callable[[], object]
+
+
+def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
+    jobs = [
+        Job(
+            f"poll:{source.name}",
+            float(source.poll_interval_seconds),
+            _bind(targets.poll_source, source.name),
+        )
+        for source in settings.sources
+        if source.enabled
+    ]
+    jobs += [
+        Job("reconcile", float(settings.reconcile_interval_seconds), targets.reconcile),
+        Job("fulfilment-sweep", float(settings.reconcile_interval_seconds), targets.sweep_fulfilment),
+        Job("inbox-sweep", float(settings.inbox_sweep_interval_seconds), targets.sweep_inbox),
+        Job("hooks", float(settings.hook_check_interval_seconds), targets.check_hooks),
+    ]
+    return jobs
+
+
+def _bind(fn: Callable[[str], object], name: str) -> Callable[[], object]:
+    return lambda: fn(name)
+
+
+@dataclass
+class Scheduler:
+    jobs: list[Job]
+    lock: RedisJobLock | LocalJobLock = field(default_factory=LocalJobLock)
+    clock: Callable[[], float] = time.monotonic
+
+    def tick(self) -> list[str]:
+        """Fire every job that is due; returns the names fired. A failing job waits its next turn."""
+        now = self.clock()
+        fired = []
+        for job in self.jobs:
+            if now < job.next_due:
+                continue
+            job.next_due = now + job.interval
+            if not self.lock.acquire(job.name, job.interval * LOCK_SHARE):
+                continue  # another scheduler fired it
+            try:
+                job.action()
+            except Exception as error:
+                log.error(
+                    "scheduled_job_failed",
+                    job=job.name,
+                    error_type=type(error).__name__,
+                    error=str(error)[:300],
+                )
+                continue
+            metrics.SCHEDULER_RUNS.labels(job.name).inc()
+            fired.append(job.name)
+        return fired
+
+    def seconds_until_next(self) -> float:
+        now = self.clock()
+        return max(0.0, min((job.next_due - now for job in self.jobs), default=MAX_IDLE_SECONDS))
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until ``stop`` is set."""
+        log.info("scheduler_started", jobs=[job.name for job in self.jobs])
+        while not stop.is_set():
+            fired = self.tick()
+            if fired:
+                log.info("scheduler_fired", jobs=fired)
+            stop.wait(min(self.seconds_until_next(), MAX_IDLE_SECONDS))
+        log.info("scheduler_stopped")
