@@ -57,3 +57,6 @@ class ShopPlatform:
     verify_webhook: VerifyWebhook | None  # None: the platform has no webhooks (Magento: polling only)
     report_fulfilment: ReportFulfilment
     webhook_topics: tuple[str, ...] = field(default=())
+    # True for a webhook order that lacks what the mapper needs (WooCommerce refunds given only as
+    # totals): the worker then reads the order from the shop instead of trusting the body
+    needs_full_order: Callable[[dict[str, Any]], bool] | None = None

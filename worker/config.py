@@ -29,6 +29,8 @@ CONFIG_ENV_VAR = "PICQER_SYNC_CONFIG"
 ENV_PREFIX = "env:"
 DEFAULT_USER_AGENT = "picqer-sync/0.1 (https://github.com/picqer-sync/picqer-sync; ops@picqer-sync.example)"
 
+RESERVED_SOURCE_NAME = "picqer"
+
 Platform = Literal["shopify", "woocommerce", "magento"]
 ProcessingCancelPolicy = Literal["pause", "force_cancel"]
 
@@ -119,6 +121,9 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_source_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
         names = [source.name for source in sources]
+        if RESERVED_SOURCE_NAME in names:
+            # the inbox and the reconcile cursor use this name for Picqer's own events
+            raise ValueError(f"{RESERVED_SOURCE_NAME!r} is reserved for Picqer; choose another source name")
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")

@@ -465,6 +465,8 @@ class PicqerEvent(PicqerModel):
     @field_validator("event_triggered_at", mode="before")
     @classmethod
     def _triggered_at(cls, value: Any) -> Any:
+        if not isinstance(value, str | datetime):  # a number is not one of Picqer's timestamps
+            raise ValueError("event_triggered_at is not a timestamp")
         parsed = _picqer_datetime(value)
         if parsed is None:
             raise ValueError("event_triggered_at is not a timestamp")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.platform import ShopPlatform
 from adapters.woocommerce.fulfilment import report_fulfilment
 from adapters.woocommerce.mapper import map_order
-from adapters.woocommerce.source import WooCommerceSource
+from adapters.woocommerce.source import WooCommerceSource, needs_refund_lines
 from adapters.woocommerce.subscriptions import ORDER_TOPICS, ensure_webhooks
 from adapters.woocommerce.webhooks import order_version_key, sign, verify_webhook
 
@@ -16,6 +16,7 @@ PLATFORM = ShopPlatform(
     verify_webhook=verify_webhook,
     report_fulfilment=report_fulfilment,
     webhook_topics=ORDER_TOPICS,
+    needs_full_order=needs_refund_lines,
 )
 
 __all__ = [

@@ -29,14 +29,15 @@ from worker.errors import WebhookRejected
 from worker.logging import get_logger
 from worker.queue import inbox
 from worker.queue.middleware import failure_reason
-from worker.queue.polling import map_and_push, poll_source
 from worker.sync.context import SyncContext, build_context
 from worker.sync.events import apply_picqer_event
 from worker.sync.failures import retry_order
 from worker.sync.fulfilment import fulfilment_task, mark_fulfilment_reported
 from worker.sync.outcomes import PushKind, PushOutcome
+from worker.sync.polling import poll_source
 from worker.sync.push import push_order, record_failure
 from worker.sync.reconcile import reconcile
+from worker.sync.shop_orders import map_and_push
 
 log = get_logger(__name__)
 
@@ -167,8 +168,11 @@ class SyncHandlers:
             elif event.order is not None:
                 platform = self._platforms(source.platform)
                 shop_order_id = event.shop_order_id or str(event.order.get("id"))
-                outcome = map_and_push(self.context(), platform, source, event.order, shop_order_id)
-                self._count(outcome, received_at=received_at)
+                if platform.needs_full_order is not None and platform.needs_full_order(event.order):
+                    self._fetch_and_push(source, shop_order_id, received_at)
+                else:
+                    outcome = map_and_push(self.context(), platform, source, event.order, shop_order_id)
+                    self._count(outcome, received_at=received_at)
             elif event.shop_order_id is not None:
                 self._fetch_and_push(source, event.shop_order_id, received_at)
         except Exception as error:

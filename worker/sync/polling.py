@@ -11,57 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from adapters.draft import MappedOrder, MappingRules
 from adapters.platform import ShopPlatform
 from adapters.source import OrderSource
 from worker.config import SourceSettings
 from worker.db import cursors
 from worker.db.session import session_scope
-from worker.errors import MappingError, RateLimited, RetriableError
+from worker.errors import RateLimited, RetriableError
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
 from worker.sync.outcomes import PushKind, PushOutcome
-from worker.sync.push import push_order, record_failure
+from worker.sync.shop_orders import map_and_push
 
 log = get_logger(__name__)
-
-
-def mapping_rules(source: SourceSettings) -> MappingRules:
-    return MappingRules(
-        source=source.name,
-        platform=source.platform,
-        paid_statuses=source.paid_statuses,
-        tags=source.tags,
-        language=source.language,
-    )
-
-
-def order_number_of(raw: dict[str, Any], shop_order_id: str) -> str:
-    """A readable name for an order that could not be mapped (Shopify name, Woo number, Magento increment)."""
-    for key in ("name", "number", "increment_id", "order_number"):
-        value = raw.get(key)
-        if value not in (None, ""):
-            return str(value)
-    return shop_order_id
-
-
-def map_and_push(
-    ctx: SyncContext, platform: ShopPlatform, source: SourceSettings, raw: dict[str, Any], shop_order_id: str
-) -> PushOutcome:
-    """Map one shop order and push it; an order that cannot be mapped is recorded as failed."""
-    try:
-        mapped: MappedOrder = platform.map_order(raw, mapping_rules(source))
-    except MappingError as error:
-        return record_failure(
-            ctx,
-            source=source.name,
-            shop_order_id=shop_order_id,
-            shop_order_number=order_number_of(raw, shop_order_id),
-            reason=error.reason,
-        )
-    return push_order(ctx, mapped)
 
 
 @dataclass
