@@ -46,6 +46,16 @@ def samples_dir() -> Path:
     return SAMPLES_DIR
 
 
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Commands configure logging for their process; in tests that must not leak into the next test
+    (a filtering level set by one would hide the debug events another captures)."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mirror.db'}"
