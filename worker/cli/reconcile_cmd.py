@@ -19,19 +19,26 @@ def reconcile(
         typer.Option(help="Also read orders Picqer changed since then (Picqer time). Default: the last run."),
     ] = None,
 ) -> None:
-    """Read open and recently changed Picqer orders and repair the mirror."""
+    """Read open and recently changed Picqer orders and repair the mirror.
+
+    Orders Picqer has but the mirror lost track of (a create whose answer never came) are adopted
+    by reference, and their push is finished (tags, process).
+    """
     from worker.sync.context import build_context
+    from worker.sync.failures import retry_order
     from worker.sync.reconcile import reconcile as run_reconcile
 
     settings = cli_state(ctx).settings()
     sync = build_context(settings)
     try:
         summary = run_reconcile(sync, since)
+        # adopted concept orders: finish their push (tags, process) as the worker would
+        resumed = [retry_order(sync, order_id=order_id) for order_id in summary.to_resume]
     finally:
         sync.close()
     table = Table(title="reconcile")
     table.add_column("since")
-    for name in ("read", "updated", "adopted", "not ours", "completed", "to resume"):
+    for name in ("read", "updated", "adopted", "not ours", "completed", "resumed"):
         table.add_column(name, justify="right")
     table.add_row(
         summary.since.strftime("%Y-%m-%d %H:%M:%S") if summary.since else "open orders only",
@@ -40,7 +47,7 @@ def reconcile(
         str(summary.adopted),
         str(summary.unknown),
         str(len(summary.newly_completed)),
-        str(len(summary.to_resume)),
+        str(sum(outcome.kind == "pushed" for outcome in resumed)),
     )
     Console().print(table)
 
