@@ -21,8 +21,8 @@ test: $(STAMP)  ## the default test run (SQLite and fakeredis locally; real Post
 	$(BIN)/pytest -m "not bench" -q
 
 lint: $(STAMP)  ## ruff and mypy strict
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 	$(BIN)/mypy
 
 format: $(STAMP)

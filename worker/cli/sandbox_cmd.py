@@ -17,6 +17,7 @@ def sandbox(
 ) -> None:
     """Serve the Picqer and shop simulators (see README, 'Sandbox')."""
     import uvicorn
+
     from sandbox.app import create_sandbox_app
 
     app = create_sandbox_app(rate_limit=rate_limit or None, api_key=api_key, seed=seed)
