@@ -37,6 +37,7 @@ def _global_options(
 def _register_commands() -> None:
     from worker.cli import (
         db_cmd,
+        demo_cmd,
         failures_cmd,
         hooks_cmd,
         push_cmd,
@@ -55,6 +56,7 @@ def _register_commands() -> None:
         hooks_cmd,
         db_cmd,
         sandbox_cmd,
+        demo_cmd,
     ):
         module.register(app)
 

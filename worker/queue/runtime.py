@@ -53,22 +53,26 @@ def build_queue(
     engine: Engine,
     redis_client: Any = None,
     handlers: Handlers | None = None,
+    fulfilment_delay_ms: int | None = None,
 ) -> QueueRuntime:
     """The broker (Redis or in-process), the actors declared on it and the handlers behind them.
 
     Without ``handlers``, :class:`SyncHandlers` with the shared Picqer budget (in Redis when Redis
     is used) are built; they open their Picqer client only when a message needs it.
+    ``fulfilment_delay_ms`` overrides their wait between an order's completion and its fulfilment
+    report (``FULFILMENT_DELAY_MS``; the demo and tests use a short one).
     """
     client = redis_client if redis_client is not None else broker_module.redis_client_from_settings(settings)
     broker = broker_module.make_broker(settings, redis_client=client)
     if handlers is None:
-        from worker.queue.sync_handlers import SyncHandlers
+        from worker.queue.sync_handlers import FULFILMENT_DELAY_MS, SyncHandlers
 
         sync_handlers = SyncHandlers(
             settings,
             engine=engine,
             redis_client=client,
             budget=make_budget(settings.picqer, redis_client=client),
+            fulfilment_delay_ms=FULFILMENT_DELAY_MS if fulfilment_delay_ms is None else fulfilment_delay_ms,
         )
         actors = declare_actors(broker, sync_handlers)
         sync_handlers.followups = ActorFollowUps(actors)

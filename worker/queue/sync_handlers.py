@@ -67,8 +67,10 @@ class SyncHandlers:
         context: SyncContext | None = None,
         platforms: Callable[[str], ShopPlatform] = get_platform,
         open_source: Callable[[SourceSettings], OrderSource] | None = None,
+        fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
     ) -> None:
         self.settings = settings
+        self.fulfilment_delay_ms = fulfilment_delay_ms  # the demo and tests need not wait 10 s
         self.engine = engine
         self._redis = redis_client
         self._budget = budget
@@ -153,7 +155,7 @@ class SyncHandlers:
             raise
         inbox.mark_processed(self.engine, inbox_id=inbox_id)
         if outcome.newly_completed and outcome.order_id is not None:
-            self._followups().report_fulfilment(outcome.order_id, delay_ms=FULFILMENT_DELAY_MS)
+            self._followups().report_fulfilment(outcome.order_id, delay_ms=self.fulfilment_delay_ms)
 
     def process_shop_event(self, inbox_id: int) -> None:
         loaded = self._load_unprocessed(inbox_id)
