@@ -96,11 +96,12 @@ def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool) -> APIRout
     async def reset(request: Request) -> JSONResponse:
         body = await _json(request)
         reseed = body.get("seed", seed) if isinstance(body, dict) else seed
+        # the clock first: seeding under a clock a test had moved would stamp the demo orders then
+        clock.reset()
         for mount in mounts:
             mount.simulator.reset()
             if reseed:
                 mount.simulator.seed_demo()
-        clock.reset()
         return JSONResponse({"reset": [m.name for m in mounts], "seeded": bool(reseed)})
 
     @router.get("/clock")

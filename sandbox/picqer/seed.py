@@ -1,5 +1,6 @@
 """Demo data: warehouses, VAT groups, an orderfield, tags, a customer, and products for every SKU
-in the vendor samples (tests/samples) with stock, plus one sold-out product for backorders.
+in the vendor samples (tests/samples) and in the shop simulators' demo orders, with stock, plus one
+sold-out product for backorders.
 
 Ids are deterministic (the state's counters start fresh): warehouses 101 Main and 102 Overflow,
 vatgroups 11/12/13, orderfield 31, tags 301.., products 2001.. in the order of ``DEMO_PRODUCTS``,
@@ -37,6 +38,10 @@ DEMO_PRODUCTS: tuple[tuple[str, str, float, int, int, int], ...] = (
     ("MH01-S-Gray", "Chaz Kangeroo Hoodie-S-Gray", 52.00, 700, 40, 5),
     ("TEE-BASIC-WHITE-M", "Basic Tee White M", 15.00, 160, 3, 2),
     (SOLD_OUT_SKU, "Sold-out Hoodie L", 49.00, 700, 0, 0),
+    # the shop simulators' demo orders (appended, so the ids above stay as they were)
+    ("TSHIRT-RED-M", "T-shirt red M", 16.49, 200, 40, 10),
+    ("MUG-LOGO", "Mug with logo", 7.85, 350, 40, 10),
+    ("24-WG080", "Sprite Stasis Ball 55 cm", 23.00, 1100, 20, 0),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,13 +87,18 @@ def test_a_429_is_waited_out_without_spending_a_retry(
     failures = [RateLimited("429", retry_after=0.02)] * (EVENT_OPTIONS.max_retries + 2)
     failures.append(TransientError("502"))
 
+    succeeded = threading.Event()
+
     def flaky(source: str, shop_order_id: str) -> None:
         if failures:
             raise failures.pop(0)
+        succeeded.set()
 
     handlers.behaviour["push_shop_order"] = flaky
     actors.push_shop_order.send_with_options(args=("shop-nl", "1"), **FAST)
-    join(broker)
+    # wait for the success itself: a queue that looks empty between a retry's requeue and its
+    # delivery would end a join() early on Redis
+    assert succeeded.wait(30)
     retries = [info["retries"] for _, _, info in handlers.calls_to("push_shop_order")]
     assert len(retries) == EVENT_OPTIONS.max_retries + 4  # every 429, the 502, and the success
     assert retries[: EVENT_OPTIONS.max_retries + 4 - 1] == [0] * (EVENT_OPTIONS.max_retries + 3)

@@ -160,7 +160,7 @@ def test_shared_clock_and_reset(api: Api, client: TestClient) -> None:
     assert client.post("/_sandbox/clock", json={"nonsense": 1}).status_code == 400
     assert client.post("/_sandbox/reset").json()["seeded"] is True
     assert api.get("/orders").json() == []
-    assert len(api.get("/products").json()) == 14
+    assert len(api.get("/products").json()) == 17
     client.post("/_sandbox/reset", json={"seed": False})
     assert api.get("/products").json() == []
 

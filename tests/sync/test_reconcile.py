@@ -55,3 +55,16 @@ def test_reconcile_twice_changes_nothing_the_second_time(make_ctx: ContextFactor
     assert first.seen == second.seen == 1
     assert second.updated == 0
     assert second.since is not None  # the cursor from the first run
+
+
+def test_the_first_reconcile_finds_an_order_completed_before_it_ever_ran(
+    make_ctx: ContextFactory, fake: FakePicqer
+) -> None:
+    ctx = make_ctx()
+    ctx.clock = lambda: datetime(2026, 3, 2, 9, 0, 0)  # a day after the fake Picqer's orders
+    shipped = push_order(ctx, mapped_order("1000"))
+    fake.set_status(shipped.idorder, "completed")  # type: ignore[arg-type]  # and its hook was lost
+
+    summary = reconcile(ctx)  # no cursor yet, and the order is no longer open
+
+    assert summary.newly_completed == [shipped.order_id]

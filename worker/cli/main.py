@@ -42,6 +42,7 @@ def _register_commands() -> None:
         hooks_cmd,
         push_cmd,
         reconcile_cmd,
+        resync_cmd,
         run_cmd,
         sandbox_cmd,
         status_cmd,
@@ -49,6 +50,7 @@ def _register_commands() -> None:
 
     for module in (
         run_cmd,
+        resync_cmd,
         push_cmd,
         reconcile_cmd,
         status_cmd,

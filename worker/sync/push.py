@@ -102,7 +102,7 @@ class _Received:
 
 def _receive(ctx: SyncContext, mapped: MappedOrder) -> _Received:
     """The order's row with the shop's latest state stored."""
-    shop_updated = _naive_utc(mapped.shop_updated_at)
+    shop_updated = naive_utc(mapped.shop_updated_at)
     with session_scope(ctx.engine) as session:
         order = orders.ensure_order(
             session,
@@ -119,7 +119,7 @@ def _receive(ctx: SyncContext, mapped: MappedOrder) -> _Received:
         ):
             return _Received(order, stale=True, input_changed=False)
         mapped_json = mapped.model_dump(mode="json")
-        input_changed = _fingerprint(order.mapped_json) != _fingerprint(mapped_json)
+        input_changed = mapped_fingerprint(order.mapped_json) != mapped_fingerprint(mapped_json)
         fields: dict[str, Any] = {
             "shop_order_number": mapped.shop_order_number,
             "shop_status": mapped.shop_status,
@@ -133,13 +133,13 @@ def _receive(ctx: SyncContext, mapped: MappedOrder) -> _Received:
         return _Received(order, stale=False, input_changed=input_changed)
 
 
-def _naive_utc(moment: datetime | None) -> datetime | None:
+def naive_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _fingerprint(mapped_json: dict[str, Any] | None) -> tuple[Any, ...] | None:
+def mapped_fingerprint(mapped_json: dict[str, Any] | None) -> tuple[Any, ...] | None:
     """What decides a push: the shop state and the draft (not the status words or timestamps)."""
     if mapped_json is None:
         return None

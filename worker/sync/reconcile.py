@@ -25,6 +25,10 @@ log = get_logger(__name__)
 # the cursor is Picqer's own largest ``updated`` seen (Picqer local time, like ``sincedate``);
 # reading back a little before it covers changes stamped in the same second we last read
 CURSOR_OVERLAP = timedelta(minutes=10)
+# before the first cursor: how far back to read changed orders, so an order that completed before
+# reconcile ever ran (while its hooks were lost) is still found; a few hours of zone offset between
+# Picqer's local time and our UTC clock do not matter at this scale
+FIRST_RUN_LOOKBACK = timedelta(days=7)
 
 
 @dataclass
@@ -41,12 +45,17 @@ class ReconcileSummary:
 def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSummary:
     """Repair the mirror from Picqer: open orders always, and orders changed since ``since``.
 
-    ``since`` is in Picqer's time (naive, account local); when None, the stored cursor is used.
+    ``since`` is in Picqer's time (naive, account local); when None, the stored cursor is used, or
+    the last ``FIRST_RUN_LOOKBACK`` before there is one.
     """
     if since is None:
         with session_scope(ctx.engine) as session:
             cursor = cursors.get_cursor(session, source=cursors.PICQER_CURSOR)
-            since = cursor.position - CURSOR_OVERLAP if cursor and cursor.position else None
+            since = (
+                cursor.position - CURSOR_OVERLAP
+                if cursor and cursor.position
+                else ctx.clock() - FIRST_RUN_LOOKBACK
+            )
     summary = ReconcileSummary(since=since)
     newest: datetime | None = None
     for picqer in _orders(ctx, since):
