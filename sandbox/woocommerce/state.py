@@ -12,6 +12,7 @@ MAX_DELIVERY_FAILURES = 5  # Woo disables a webhook after more than this many fa
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
 WEBHOOK_RESOURCES = ("order", "product", "customer", "coupon")
 WEBHOOK_EVENTS = ("created", "updated", "deleted", "restored")
+OrderJSON = dict[str, Any]  # the order as Woo serves it: the simulator keeps this JSON as its state
 
 
 class WooError(Exception):

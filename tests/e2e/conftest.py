@@ -1,4 +1,4 @@
-"""The whole pipeline in-process: the demo's building blocks (worker/demo.py) against a fresh sandbox.
+"""The whole pipeline in-process: the demo's building blocks (worker/demo/) against a fresh sandbox.
 
 Each test gets its own sandbox, receiver, queue and mirror (SQLite and the in-process queue), so
 no state leaks between tests; a test that asks for ``pg_redis_stack`` runs on PostgreSQL with a

@@ -1,4 +1,4 @@
-"""``picqer-sync demo``: the whole pipeline against the sandbox, then a summary (see worker/demo.py).
+"""``picqer-sync demo``: the whole pipeline against the sandbox, then a summary (see worker/demo/).
 
 It reads no config file: embedded defaults only, so it works on a fresh machine.
 """

@@ -1,0 +1,81 @@
+"""``GET orders``: the query read as WordPress reads it, then filtered, sorted and paged."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sandbox.woocommerce.params import date_param, int_param, one, statuses_param
+from sandbox.woocommerce.state import OrderJSON, invalid_param
+
+ORDERBY = ("date", "id", "include", "title", "slug", "modified")
+DATE_BOUNDS = (  # (parameter, order field, whether the order must be later than the bound)
+    ("after", "date_created", True),
+    ("before", "date_created", False),
+    ("modified_after", "date_modified", True),
+    ("modified_before", "date_modified", False),
+)
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    page: int
+    per_page: int
+    orderby: str
+    descending: bool
+    gmt: bool  # the date bounds are GMT rather than site time
+    statuses: set[str]
+    bounds: dict[str, datetime | None]
+
+    @classmethod
+    def parse(cls, query: Mapping[str, Sequence[str]]) -> OrderQuery:
+        """Validated as Woo validates it: ``WooError`` 400 ``rest_invalid_param`` for a bad value."""
+        page = int_param(query, "page", 1, minimum=1)
+        per_page = int_param(query, "per_page", 10, minimum=1, maximum=100)
+        orderby = one(query, "orderby") or "date"
+        if orderby not in ORDERBY:
+            raise invalid_param("orderby", f"orderby is not one of {', '.join(ORDERBY)}.")
+        direction = one(query, "order") or "desc"
+        if direction not in ("asc", "desc"):
+            raise invalid_param("order", "order is not one of asc, desc.")
+        gmt = (one(query, "dates_are_gmt") or "false").lower() in ("true", "1")
+        statuses = statuses_param(query)
+        bounds = {name: date_param(query, name) for name, _, _ in DATE_BOUNDS}
+        return cls(page, per_page, orderby, direction == "desc", gmt, statuses, bounds)
+
+    def select(self, orders: Iterable[OrderJSON], utc_offset: timedelta) -> tuple[list[OrderJSON], int, int]:
+        """(this page's orders, total, total pages); the orders are the given objects, not copies."""
+        offset = timedelta(0) if self.gmt else utc_offset
+        suffix = "_gmt" if self.gmt else ""
+
+        def when(order: OrderJSON, field: str) -> datetime:
+            return datetime.fromisoformat(order[f"{field}{suffix}"])
+
+        def keep(order: OrderJSON) -> bool:
+            if order["status"] not in self.statuses:
+                return False
+            for name, field, later in DATE_BOUNDS:
+                bound = self.bounds[name]
+                if bound is None:
+                    continue
+                bound = bound.astimezone(UTC).replace(tzinfo=None) + offset if bound.tzinfo else bound
+                # WordPress date queries are exclusive by default
+                if (when(order, field) <= bound) if later else (when(order, field) >= bound):
+                    return False
+            return True
+
+        def sort_key(order: OrderJSON) -> tuple[str, int]:
+            if self.orderby == "modified":
+                return (order["date_modified_gmt"], order["id"])
+            if self.orderby == "date":
+                return (order["date_created_gmt"], order["id"])
+            return ("", order["id"])
+
+        matched = sorted((order for order in orders if keep(order)), key=sort_key)
+        if self.descending:
+            matched.reverse()
+        total = len(matched)
+        chunk = matched[(self.page - 1) * self.per_page : self.page * self.per_page]
+        return chunk, total, math.ceil(total / self.per_page)

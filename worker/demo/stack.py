@@ -1,0 +1,152 @@
+"""Everything ``run`` starts, in this process: the seeded sandbox, the receiver, the queue, the mirror."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import httpx
+from sqlalchemy.engine import Engine
+
+from worker.config import Settings, SourceSettings
+from worker.db.migrate import upgrade_database
+from worker.db.session import make_engine
+from worker.demo.errors import DemoError
+from worker.demo.servers import bind_local_socket, serve, socket_url
+from worker.demo.settings import DEFAULT_RATE_LIMIT, demo_settings
+from worker.queue import broker as broker_module
+from worker.queue.inbox import InboxSweeper
+from worker.queue.runtime import QueueRuntime, build_queue
+from worker.queue.sync_handlers import SyncHandlers
+from worker.scheduler import SchedulerTargets
+
+MIRROR_FILE = "picqer-sync-demo.db"
+DEFAULT_FULFILMENT_DELAY_MS = 500  # production waits 10 s (FULFILMENT_DELAY_MS); a demo need not
+WORKER_TIMEOUT_MS = 100
+
+
+@dataclass
+class DemoStack:
+    """The sandbox, the receiver, the queue and the mirror of one demo (or one e2e test)."""
+
+    sandbox_url: str
+    receiver_url: str
+    settings: Settings
+    engine: Engine
+    runtime: QueueRuntime
+    sandbox: Any  # the sandbox FastAPI app (``app.state.simulators`` for in-process peeking)
+    http: httpx.Client  # to the sandbox's control endpoints (``/_sandbox/...``)
+
+    @property
+    def handlers(self) -> SyncHandlers:
+        assert isinstance(self.runtime.handlers, SyncHandlers)
+        return self.runtime.handlers
+
+    def source(self, name: str) -> SourceSettings:
+        return self.settings.source(name)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call a sandbox control endpoint (``/_sandbox/<path>``); its JSON, or ``DemoError``."""
+        answer = self.http.request(method, f"/_sandbox/{path.lstrip('/')}", **kwargs)
+        if answer.is_error:
+            raise DemoError(
+                f"sandbox {method} /_sandbox/{path} answered {answer.status_code}: {answer.text[:200]}"
+            )
+        return answer.json() if answer.content else None
+
+    def targets(self) -> SchedulerTargets:
+        """The scheduler's jobs bound to this stack, as ``run`` binds them (fired by hand here)."""
+        from worker.cli.run_cmd import scheduler_targets
+
+        return scheduler_targets(self.settings, self.runtime, self.engine)
+
+
+@contextmanager
+def start_stack(
+    workdir: Path,
+    *,
+    database_url: str | None = None,
+    redis_client: Any = None,
+    rate_limit: int | None = DEFAULT_RATE_LIMIT,
+    fulfilment_delay_ms: int = DEFAULT_FULFILMENT_DELAY_MS,
+    threads: int = 4,
+) -> Iterator[DemoStack]:
+    """Start everything ``run`` starts, against a fresh sandbox; stop it all when the block ends.
+
+    ``database_url`` defaults to a fresh SQLite file in ``workdir`` (one left by an earlier demo is
+    removed: the new sandbox hands out the same ids again); ``redis_client`` switches the queue, the
+    request budget and the order locks to Redis (the e2e tests pass a real one).
+    """
+    from sandbox.app import create_sandbox_app
+    from worker.receiver.app import create_receiver_app
+
+    path = workdir / MIRROR_FILE
+    if database_url is None:
+        remove_mirror(path)
+    url = database_url or f"sqlite:///{path}"
+    with ExitStack() as stack:
+        sandbox_app = create_sandbox_app(rate_limit=rate_limit, seed=True)
+        sandbox_url = stack.enter_context(serve(sandbox_app, bind_local_socket(), name="sandbox"))
+        receiver_socket = bind_local_socket()
+        stack.callback(receiver_socket.close)  # closed by serve() too; this covers a failure before it
+        settings = demo_settings(
+            sandbox_url=sandbox_url,
+            receiver_url=socket_url(receiver_socket),
+            database_url=url,
+            # fresh secrets per run, never printed: the simulators sign with them, the receiver checks
+            picqer_secret=secrets.token_hex(16),
+            shopify_secret=secrets.token_hex(16),
+            woocommerce_secret=secrets.token_hex(16),
+        )
+        upgrade_database(url)
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        runtime = build_queue(
+            settings, engine=engine, redis_client=redis_client, fulfilment_delay_ms=fulfilment_delay_ms
+        )
+        stack.callback(runtime.close)
+        # a short idle wait: delayed messages (the fulfilment report) and stop() come round sooner
+        worker = broker_module.start_worker(
+            runtime.broker, threads=threads, worker_timeout_ms=WORKER_TIMEOUT_MS
+        )
+        stack.callback(_stop_worker, worker)
+        if runtime.in_process:
+            InboxSweeper(engine, runtime.enqueue_inbox).sweep(grace_seconds=0)  # as `run` does on start
+        receiver = create_receiver_app(
+            settings,
+            engine=engine,
+            enqueue=runtime.enqueue_inbox,
+            queue_ping=runtime.ping,
+            queue_depths=runtime.depths,
+        )
+        receiver_url = stack.enter_context(serve(receiver, receiver_socket, name="receiver"))
+        http = stack.enter_context(httpx.Client(base_url=sandbox_url, timeout=10.0))
+        yield DemoStack(
+            sandbox_url=sandbox_url,
+            receiver_url=receiver_url,
+            settings=settings,
+            engine=engine,
+            runtime=runtime,
+            sandbox=sandbox_app,
+            http=http,
+        )
+
+
+def remove_mirror(path: Path) -> None:
+    """The demo's SQLite file with its WAL, shared-memory and order-lock companions."""
+    for companion in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        companion.unlink(missing_ok=True)
+    locks = path.with_name(path.name + ".locks")
+    if locks.is_dir():
+        shutil.rmtree(locks, ignore_errors=True)
+
+
+def _stop_worker(worker: dramatiq.Worker) -> None:
+    # in-flight messages get a moment to finish; the inbox keeps whatever was not processed
+    worker.stop(timeout=5_000)
