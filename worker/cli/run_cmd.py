@@ -87,15 +87,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def _serve(settings: Settings, runtime: QueueRuntime, engine: Engine, host: str, port: int) -> None:
     import uvicorn
 
-    from worker.receiver.app import create_receiver_app
-
-    app = create_receiver_app(
-        settings,
-        engine=engine,
-        enqueue=runtime.enqueue_inbox,
-        queue_ping=runtime.ping,
-        queue_depths=runtime.depths,
-    )
+    app = runtime.receiver_app(settings, engine)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
 
 

@@ -84,7 +84,6 @@ def start_stack(
     request budget and the order locks to Redis (the e2e tests pass a real one).
     """
     from sandbox.app import create_sandbox_app
-    from worker.receiver.app import create_receiver_app
 
     path = workdir / MIRROR_FILE
     if database_url is None:
@@ -118,13 +117,7 @@ def start_stack(
         stack.callback(_stop_worker, worker)
         if runtime.in_process:
             InboxSweeper(engine, runtime.enqueue_inbox).sweep(grace_seconds=0)  # as `run` does on start
-        receiver = create_receiver_app(
-            settings,
-            engine=engine,
-            enqueue=runtime.enqueue_inbox,
-            queue_ping=runtime.ping,
-            queue_depths=runtime.depths,
-        )
+        receiver = runtime.receiver_app(settings, engine)
         receiver_url = stack.enter_context(serve(receiver, receiver_socket, name="receiver"))
         http = stack.enter_context(httpx.Client(base_url=sandbox_url, timeout=10.0))
         yield DemoStack(

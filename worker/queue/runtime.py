@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from worker.config import Settings
@@ -36,6 +37,18 @@ class QueueRuntime:
 
     def ping(self) -> None:
         broker_module.ping(self.broker)
+
+    def receiver_app(self, settings: Settings, engine: Engine) -> FastAPI:
+        """The receiver wired to this queue: it enqueues stored events here and reports its health."""
+        from worker.receiver.app import create_receiver_app
+
+        return create_receiver_app(
+            settings,
+            engine=engine,
+            enqueue=self.enqueue_inbox,
+            queue_ping=self.ping,
+            queue_depths=self.depths,
+        )
 
     def start_worker(self, threads: int) -> dramatiq.Worker:
         return broker_module.start_worker(self.broker, threads=threads)
