@@ -1,0 +1,121 @@
+"""Settings: the TOML file, the environment, ``env:VAR`` secrets and readable errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.config import load_settings
+from worker.errors import ConfigError
+
+CONFIG = """
+database_url = "sqlite:///from-file.db"
+public_url = "https://sync.example.com"
+
+[picqer]
+url = "https://example.picqer.com/api/v1"
+api_key = "env:TEST_PICQER_API_KEY"
+webhook_secret = "env:TEST_PICQER_HOOK_SECRET"
+
+[[sources]]
+name = "shop-nl"
+platform = "shopify"
+url = "https://shop-nl.myshopify.com"
+access_token = "env:TEST_SHOP_TOKEN"
+tags = ["{source}", "{platform}", "webshop"]
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "ADMIN_TOKEN", "PICQER_SYNC_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TEST_PICQER_API_KEY", "key-from-env")
+    monkeypatch.setenv("TEST_PICQER_HOOK_SECRET", "hook-secret-from-env")
+    monkeypatch.setenv("TEST_SHOP_TOKEN", "shop-token-from-env")
+    path = tmp_path / "picqer-sync.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_the_file_is_read_and_env_references_resolved(config_file: Path) -> None:
+    settings = load_settings(config_file)
+
+    assert settings.database_url == "sqlite:///from-file.db"
+    assert settings.picqer.url == "https://example.picqer.com/api/v1/"  # a slash is added for joining
+    assert settings.picqer.api_key.get_secret_value() == "key-from-env"
+    source = settings.source("shop-nl")
+    assert source.access_token is not None
+    assert source.access_token.get_secret_value() == "shop-token-from-env"
+    assert source.on_cancel_processing == "pause"  # the safe default
+
+
+def test_secrets_never_show_in_reprs(config_file: Path) -> None:
+    text = repr(load_settings(config_file)) + str(load_settings(config_file).model_dump())
+    for secret in ("key-from-env", "hook-secret-from-env", "shop-token-from-env"):
+        assert secret not in text
+
+
+def test_the_environment_overrides_the_file_and_overrides_win(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/picqer")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
+    assert load_settings(config_file).database_url == "postgresql+psycopg://db/picqer"
+    assert load_settings(config_file).redis_url == "redis://cache:6379/0"
+    assert load_settings(config_file, database_url="sqlite:///x.db").database_url == "sqlite:///x.db"
+
+
+def test_the_config_file_may_come_from_the_environment(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PICQER_SYNC_CONFIG", str(config_file))
+    assert load_settings().public_url == "https://sync.example.com"
+
+
+def test_a_missing_env_variable_is_named_without_leaking_values(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_SHOP_TOKEN")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "TEST_SHOP_TOKEN" in str(caught.value)
+    assert "key-from-env" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "complaint"),
+    [
+        ('platform = "shopify"', 'platform = "prestashop"', "sources.0.platform"),
+        ('name = "shop-nl"', 'name = "picqer"', "reserved"),
+        ('name = "shop-nl"', 'name = "shop nl!"', "sources.0.name"),
+    ],
+)
+def test_invalid_values_are_refused_with_the_field_named(
+    config_file: Path, replace: str, by: str, complaint: str
+) -> None:
+    config_file.write_text(CONFIG.replace(replace, by))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert complaint in str(caught.value)
+
+
+def test_duplicate_source_names_are_refused(config_file: Path) -> None:
+    config_file.write_text(CONFIG + CONFIG[CONFIG.index("[[sources]]") :])
+    with pytest.raises(ConfigError, match="repeated: shop-nl"):
+        load_settings(config_file)
+
+
+def test_a_missing_file_and_an_unknown_source_are_config_errors(tmp_path: Path, config_file: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="unknown source 'nope'"):
+        load_settings(config_file).source("nope")
+
+
+def test_tag_rules_fill_in_source_and_platform(config_file: Path) -> None:
+    from worker.sync.shop_orders import mapping_rules
+
+    rules = mapping_rules(load_settings(config_file).source("shop-nl"))
+    assert rules.tag_titles() == ["shop-nl", "shopify", "webshop"]
