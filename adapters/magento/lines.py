@@ -43,7 +43,10 @@ def remaining_quantity(row: Row) -> float:
 
 
 def is_virtual(row: Row) -> bool:
-    return bool(_number(row.get("is_virtual"))) or row.get("product_type") in NON_SHIPPING_TYPES
+    product_type = row.get("product_type")
+    return bool(_number(row.get("is_virtual"))) or (
+        isinstance(product_type, str) and product_type in NON_SHIPPING_TYPES
+    )
 
 
 def ship_lines(items: list[Row], *, reference: str) -> list[ShipLine]:
@@ -95,25 +98,25 @@ def _line(row: Row, *, sku_row: Row, reference: str) -> Iterator[ShipLine]:
     sku = _text(sku_row.get("sku")) or _text(row.get("sku"))
     if sku is None:
         raise MappingError(f"order {reference}: row {_describe(sku_row)} has no SKU", field=f"{field}.sku")
-    price = row.get("price")
     yield ShipLine(
         sku=sku,
         quantity=round(remaining),
         name=_text(sku_row.get("name")) or _text(row.get("name")),
-        price=float(price) if isinstance(price, int | float) else None,
+        price=_price(row.get("price")),
         item_id=_item_id(row),  # the row holding the quantities, as the shop's shipments count them
     )
 
 
 def _item_id(row: Row) -> str:
-    return str(row.get("item_id", ""))
+    return _text(row.get("item_id")) or ""
 
 
 def _parent_id(row: Row) -> str | None:
     parent = row.get("parent_item_id")
     if parent is None and isinstance(row.get("parent_item"), dict):
         parent = row["parent_item"].get("item_id")
-    return None if parent in (None, "", 0) else str(parent)
+    text = _text(parent)
+    return None if text in (None, "0") else text
 
 
 def _describe(row: Row) -> str:
@@ -122,7 +125,7 @@ def _describe(row: Row) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
+    if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()
     return text or None
@@ -130,6 +133,18 @@ def _text(value: Any) -> str | None:
 
 def _number(value: Any) -> float:
     try:
-        return float(value) if value is not None else 0.0
+        number = float(value) if value is not None else 0.0
     except (TypeError, ValueError):
         return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def _price(value: Any) -> float | None:
+    # Magento sends numbers; some proxies and extensions send numeric strings ("12.5000")
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return None
+    return price if math.isfinite(price) else None

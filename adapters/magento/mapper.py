@@ -44,8 +44,10 @@ Order = dict[str, Any]
 
 def map_order(raw: Order, rules: MappingRules) -> MappedOrder:
     """The verdict on one Magento order; raises ``MappingError`` when a READY order cannot be drafted."""
-    entity_id = raw.get("entity_id")
-    if entity_id in (None, ""):
+    if not isinstance(raw, dict):
+        raise MappingError("not a Magento order: expected a JSON object", field="entity_id")
+    entity_id = _text(raw.get("entity_id"))
+    if entity_id is None or isinstance(raw.get("entity_id"), bool):
         raise MappingError("Magento order without entity_id", field="entity_id")
     reference = _text(raw.get("increment_id")) or str(entity_id)
     state = _text(raw.get("state")) or ""
@@ -113,7 +115,10 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
             f"order {reference}: no shipping address (extension_attributes.shipping_assignments)",
             field="extension_attributes.shipping_assignments[0].shipping.address",
         )
-    billing = raw.get("billing_address") if isinstance(raw.get("billing_address"), dict) else None
+    billing_raw = raw.get("billing_address")
+    # an empty or street-less billing address is no address: the invoice then goes to the delivery address
+    has_street = isinstance(billing_raw, dict) and _street_lines(billing_raw.get("street"))[0] is not None
+    billing = billing_raw if isinstance(billing_raw, dict) and has_street else None
     delivery = _address_fields(shipping, prefix="delivery", where="shipping address", reference=reference)
     invoice = (
         _address_fields(billing, prefix="invoice", where="billing_address", reference=reference)
@@ -203,12 +208,22 @@ def _customer_remarks(raw: Order) -> str | None:
         if isinstance(entry, dict) and entry.get("is_visible_on_front") and _text(entry.get("comment"))
     ]
     # Magento lists the newest first; the buyer's remark is the oldest one
-    visible.sort(key=lambda entry: (str(entry.get("created_at") or ""), int(entry.get("entity_id") or 0)))
+    visible.sort(
+        key=lambda entry: (_text(entry.get("created_at")) or "", _sort_number(entry.get("entity_id")))
+    )
     return _text(visible[0].get("comment")) if visible else None
 
 
+def _sort_number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _text(value: Any) -> str | None:
-    if value is None:
+    """A stripped string, or None for missing, empty and non-scalar values (objects, lists)."""
+    if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()
     return text or None

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from worker.types import JSONDict
 
@@ -105,9 +105,34 @@ def _tags_as_list(value: Any) -> Any:
 
 
 class PicqerModel(BaseModel):
-    """Base: keep unknown fields, accept field names and aliases."""
+    """Base: keep unknown fields, accept field names and aliases, read numbers sent for text as text."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_leniently(
+    model: type[ModelT], data: dict[str, Any], *, required: tuple[str, ...]
+) -> ModelT | None:
+    """``model`` from a webhook's ``data``, leaving out optional fields whose values it cannot read.
+
+    A webhook is a hint about one object: one odd field (a new shape Picqer starts sending, a
+    number where text was) must not lose the whole event. The ``required`` fields must read, or
+    there is no object (None).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        failed = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+    if failed & set(required):
+        return None
+    trimmed = {key: value for key, value in data.items() if key not in failed}
+    try:
+        return model.model_validate(trimmed)
+    except ValidationError:
+        return None
 
 
 # -- resources ---------------------------------------------------------------------------------------
@@ -484,14 +509,14 @@ class PicqerEvent(PicqerModel):
         candidate = self.data if "idorder" in self.data else self.data.get("order")
         if not isinstance(candidate, dict) or "idorder" not in candidate:
             return None
-        return PicqerOrder.model_validate(candidate)
+        return validate_leniently(PicqerOrder, candidate, required=("idorder",))
 
     def shipment(self) -> Shipment | None:
         """The shipment of a ``picklists.shipments.*`` event (also when wrapped as ``{"shipment": ...}``)."""
         candidate = self.data if "idshipment" in self.data else self.data.get("shipment")
         if not isinstance(candidate, dict) or "idshipment" not in candidate:
             return None
-        return Shipment.model_validate(candidate)
+        return validate_leniently(Shipment, candidate, required=("idshipment", "idorder", "idpicklist"))
 
     @property
     def resource_id(self) -> str:

@@ -1,4 +1,25 @@
-"""Shopify order JSON (REST resource = webhook body) -> the verdict and Picqer draft. Pure."""
+"""Shopify order JSON (REST resource = webhook body) -> the verdict and Picqer draft. Pure.
+
+Decisions, each a place where real payloads leave room:
+
+* **Paid** is ``financial_status`` ``paid`` or ``partially_refunded`` (``rules.paid_statuses``
+  replaces that list); ``refunded`` and ``voided``, or any ``cancelled_at``, are CANCELLED; anything
+  else (pending, authorized, partially_paid, expired, missing) waits as UNPAID with the reason.
+* **Quantities** are what is still to ship: ``fulfillable_quantity`` (after refunds, edits and
+  fulfilments), else ``current_quantity``, else ``quantity``. Lines with ``requires_shipping`` false
+  or ``gift_card`` true never go to the warehouse. No line left (or no ``line_items`` at all) ->
+  NOTHING_TO_SHIP.
+* **Delivery address**: ``shipping_address`` may be absent or null on a paid order (pickup,
+  digital-only checkouts, orders created through the API). We then fall back to the
+  ``billing_address``, then to the customer's ``default_address``; an address counts when it has a
+  street (``address1``). With none of the three the order fails with a ``MappingError`` that says
+  so (field ``shipping_address``). The invoice address is the billing address, else the delivery one.
+* **Names**: the company when there is one, with the person as contact; a person's name comes from
+  the address (``name`` or first + last), else from the customer.
+* **Robustness**: real payloads carry nulls where objects are expected, numbers as strings, empty
+  strings and missing keys. Every such value is read defensively; an order we cannot map raises a
+  ``MappingError`` naming the field, never another exception.
+"""
 
 from __future__ import annotations
 
@@ -23,20 +44,25 @@ UNPAID_REASONS = {
 }
 PICQER_LANGUAGES = ("nl", "en")
 ISO2 = re.compile(r"^[A-Z]{2}$")
+NO_SHIPPING = (False, "false", 0, "0")
 
 
 def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
     """The verdict on one Shopify order; raises ``MappingError`` when a READY order cannot be drafted."""
-    order = raw["order"] if isinstance(raw.get("order"), dict) else raw  # tolerate an unwrapped API body
-    if order.get("id") is None:
+    if not isinstance(raw, dict):
+        raise MappingError("not a Shopify order: expected a JSON object", field="order")
+    order = raw["order"] if isinstance(raw.get("order"), dict) else raw  # tolerate a wrapped API body
+    order_id = _identifier(order.get("id"))
+    if order_id is None:
         raise MappingError("not a Shopify order: it has no id", field="id")
-    financial = str(order.get("financial_status") or "pending")
-    fulfillment = order.get("fulfillment_status")
-    number = str(order.get("name") or f"#{order.get('order_number', order['id'])}")
+    financial = (_text(order.get("financial_status")) or "pending").lower()
+    fulfillment = _text(order.get("fulfillment_status"))
+    order_number = _identifier(order.get("order_number"))
+    number = _text(order.get("name")) or f"#{order_number or order_id}"
     base = {
         "source": rules.source,
         "platform": rules.platform,
-        "shop_order_id": str(order["id"]),
+        "shop_order_id": order_id,
         "shop_order_number": number,
         "shop_status": f"{financial}, {fulfillment}" if fulfillment else financial,
         "shop_updated_at": _parse_time(order.get("updated_at")),
@@ -44,6 +70,9 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
     state, reason = _verdict(order, financial, rules)
     if state is not ShopOrderState.READY:
         return MappedOrder(**base, state=state, reason=reason)
+    if not isinstance(order.get("line_items"), list):
+        why = "the order lists no line items"
+        return MappedOrder(**base, state=ShopOrderState.NOTHING_TO_SHIP, reason=why)
     lines = _lines(order)
     if not lines:
         why = (
@@ -57,8 +86,8 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
 
 
 def _verdict(order: dict[str, Any], financial: str, rules: MappingRules) -> tuple[ShopOrderState, str | None]:
-    if order.get("cancelled_at"):
-        why = order.get("cancel_reason")
+    if _text(order.get("cancelled_at")):
+        why = _text(order.get("cancel_reason"))
         return ShopOrderState.CANCELLED, "cancelled in Shopify" + (f" (reason: {why})" if why else "")
     if financial in CANCELLING_STATUSES:
         return ShopOrderState.CANCELLED, CANCELLING_STATUSES[financial]
@@ -69,30 +98,37 @@ def _verdict(order: dict[str, Any], financial: str, rules: MappingRules) -> tupl
     return ShopOrderState.READY, None
 
 
-def _remaining(line: dict[str, Any]) -> int:
+def _remaining(line: dict[str, Any], position: int) -> int:
     # fulfillable_quantity is what is still to ship after refunds, edits and fulfilments;
     # older payloads have only current_quantity (after refunds/edits) or quantity
     for key in ("fulfillable_quantity", "current_quantity", "quantity"):
         value = line.get(key)
-        if value is not None:
-            try:
-                return max(0, int(value))
-            except (TypeError, ValueError):
-                message = f"line {line.get('id')} has a {key} that is not a number"
-                raise MappingError(message, field=key) from None
+        if value is None or value == "":
+            continue
+        try:
+            if isinstance(value, bool | list | dict):
+                raise TypeError
+            return max(0, int(float(str(value).strip())))
+        except (TypeError, ValueError, OverflowError):
+            message = f"line {position} (id {line.get('id')}) has a {key} that is not a number: {value!r}"
+            raise MappingError(message, field=f"line_items[{position - 1}].{key}") from None
     return 0
 
 
 def _lines(order: dict[str, Any]) -> list[DraftLine]:
     lines = []
-    for position, line in enumerate(order.get("line_items") or [], start=1):
-        if line.get("requires_shipping") is False:
+    for position, line in enumerate(_list(order.get("line_items")), start=1):
+        if not isinstance(line, dict):
+            message = f"line {position} is not a line item object ({type(line).__name__})"
+            raise MappingError(message, field=f"line_items[{position - 1}]")
+        if line.get("requires_shipping") in NO_SHIPPING or line.get("gift_card") is True:
             continue  # gift cards, digital goods: nothing for the warehouse
-        amount = _remaining(line)
+        amount = _remaining(line, position)
         if amount == 0:
             continue
-        label = line.get("title") or line.get("name") or f"id {line.get('id')}"
-        sku = str(line.get("sku") or "").strip()
+        name = _text(line.get("name")) or _text(line.get("title"))
+        label = _text(line.get("title")) or name or f"id {line.get('id')}"
+        sku = _text(line.get("sku"))
         if not sku:
             message = f"line {position} '{label}' has no SKU"
             raise MappingError(message, field=f"line_items[{position - 1}].sku")
@@ -100,32 +136,41 @@ def _lines(order: dict[str, Any]) -> list[DraftLine]:
             DraftLine(
                 productcode=sku,
                 amount=amount,
-                name=line.get("name") or line.get("title"),
+                name=name,
                 price=_price(line.get("price")),
                 remarks=_properties(line.get("properties")),
-                shop_line_id=str(line["id"]) if line.get("id") is not None else None,
+                shop_line_id=_identifier(line.get("id")),
             )
         )
     return lines
 
 
 def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: MappingRules) -> OrderDraft:
-    shipping = order.get("shipping_address")
-    if not isinstance(shipping, dict) or not shipping.get("address1"):
+    customer = _mapping(order.get("customer"))
+    candidates = [
+        ("shipping_address", _mapping(order.get("shipping_address"))),
+        ("billing_address", _mapping(order.get("billing_address"))),
+        ("customer.default_address", _mapping(customer.get("default_address"))),
+    ]
+    usable = [(where, address) for where, address in candidates if _text(address.get("address1"))]
+    if not usable:
         raise MappingError(
-            f"order {number} has no shipping address, but {len(lines)} line(s) need shipping",
+            f"order {number} has no shipping address (and no billing or customer address to fall back on),"
+            f" but {len(lines)} line(s) need shipping",
             field="shipping_address",
         )
-    billing = order.get("billing_address")
-    billing = billing if isinstance(billing, dict) and billing.get("address1") else shipping
-    customer: dict[str, Any] = order["customer"] if isinstance(order.get("customer"), dict) else {}
+    delivery_where, delivery = usable[0]
+    billing = candidates[1][1]
+    invoice_where, invoice = (
+        ("billing_address", billing) if _text(billing.get("address1")) else (delivery_where, delivery)
+    )
     return OrderDraft(
         reference=number,
-        **_address("delivery", shipping, "shipping_address"),
-        **_address("invoice", billing, "billing_address"),
+        **_address("delivery", delivery, delivery_where, customer),
+        **_address("invoice", invoice, invoice_where, customer),
         emailaddress=_first_text(order.get("email"), order.get("contact_email"), customer.get("email")),
         telephone=_first_text(
-            order.get("phone"), shipping.get("phone"), billing.get("phone"), customer.get("phone")
+            order.get("phone"), delivery.get("phone"), billing.get("phone"), customer.get("phone")
         ),
         customer_remarks=_remarks(order),
         language=_language(rules.language or order.get("customer_locale")),
@@ -134,14 +179,18 @@ def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: Ma
     )
 
 
-def _address(prefix: str, address: dict[str, Any], where: str) -> dict[str, str | None]:
-    person = _text(address.get("name")) or _text(
-        " ".join(part for part in (address.get("first_name"), address.get("last_name")) if part)
+def _address(
+    prefix: str, address: dict[str, Any], where: str, customer: dict[str, Any]
+) -> dict[str, str | None]:
+    person = (
+        _text(address.get("name"))
+        or _joined(address.get("first_name"), address.get("last_name"))
+        or _joined(customer.get("first_name"), customer.get("last_name"))
     )
     company = _text(address.get("company"))
-    country = str(address.get("country_code") or "").strip().upper()
+    country = (_text(address.get("country_code")) or "").upper()
     if not ISO2.match(country):
-        shown = address.get("country_code") or address.get("country") or "nothing"
+        shown = _text(address.get("country_code")) or _text(address.get("country")) or "nothing"
         message = f"{where} country {shown!r} is not an ISO-2 country code"
         raise MappingError(message, field=f"{where}.country_code")
     return {
@@ -151,46 +200,65 @@ def _address(prefix: str, address: dict[str, Any], where: str) -> dict[str, str 
         f"{prefix}address2": _text(address.get("address2")),
         f"{prefix}zipcode": _text(address.get("zip")),
         f"{prefix}city": _text(address.get("city")),
-        f"{prefix}region": _text(address.get("province")),
+        f"{prefix}region": _text(address.get("province")) or _text(address.get("province_code")),
         f"{prefix}country": country,
     }
 
 
 def _remarks(order: dict[str, Any]) -> str | None:
     parts = [_text(order.get("note"))]
-    for attribute in order.get("note_attributes") or []:
-        if isinstance(attribute, dict) and attribute.get("name"):
-            parts.append(f"{attribute['name']}: {attribute.get('value') or ''}".strip())
+    for attribute in _list(order.get("note_attributes")):
+        if isinstance(attribute, dict) and _text(attribute.get("name")):
+            parts.append(f"{_text(attribute['name'])}: {_text(attribute.get('value')) or ''}".strip())
     return "\n".join(part for part in parts if part) or None
 
 
 def _properties(properties: Any) -> str | None:
     # Shopify hides properties whose name starts with "_" from the customer; so do we
-    if not isinstance(properties, list):
-        return None
-    shown = [
-        f"{item['name']}: {item.get('value') or ''}".strip()
-        for item in properties
-        if isinstance(item, dict) and item.get("name") and not str(item["name"]).startswith("_")
-    ]
+    shown = []
+    for item in _list(properties):
+        name = _text(item.get("name")) if isinstance(item, dict) else None
+        if name and not name.startswith("_"):
+            shown.append(f"{name}: {_text(item.get('value')) or ''}".strip())
     return "\n".join(shown) or None
 
 
 def _language(locale: Any) -> str | None:
-    code = str(locale or "").split("-")[0].split("_")[0].lower()
+    code = (_text(locale) or "").split("-")[0].split("_")[0].lower()
     return code if code in PICQER_LANGUAGES else None
 
 
 def _price(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+    if value is None or isinstance(value, bool | list | dict):
         return None
+    try:
+        price = float(str(value).strip())
+    except ValueError:
+        return None
+    return price if price == price and abs(price) != float("inf") else None  # no NaN, no infinity
+
+
+def _identifier(value: Any) -> str | None:
+    """An id or number as text: ints and non-empty strings; never bools, floats with a fraction, objects."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else None
+    if isinstance(value, int):
+        return str(value)
+    return _text(value) if isinstance(value, str) else None
 
 
 def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
+    """A stripped string, or None for missing, empty and non-scalar values (objects, lists)."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
     return text or None
+
+
+def _joined(*values: Any) -> str | None:
+    return _text(" ".join(part for value in values if (part := _text(value))))
 
 
 def _first_text(*values: Any) -> str | None:
@@ -201,8 +269,17 @@ def _first_text(*values: Any) -> str | None:
     return None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _parse_time(value: Any) -> datetime | None:
+    text = _text(value)
     try:
-        return datetime.fromisoformat(str(value)) if value else None
+        return datetime.fromisoformat(text) if text else None
     except ValueError:
         return None

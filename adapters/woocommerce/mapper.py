@@ -21,6 +21,7 @@ Decisions, each a place where Woo leaves room:
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -40,11 +41,13 @@ ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
     """The verdict on one Woo order; the draft only when it is READY. Raises ``MappingError``."""
-    order_id = raw.get("id")
-    if not isinstance(order_id, int) or isinstance(order_id, bool):
+    if not isinstance(raw, Mapping):
+        raise MappingError("not a WooCommerce order: expected a JSON object", field="id")
+    order_id = _order_id(raw.get("id"))
+    if order_id is None:
         raise MappingError("the order has no numeric id", field="id")
     number = _text(raw.get("number")) or str(order_id)
-    status = _text(raw.get("status")) or "pending"
+    status = (_text(raw.get("status")) or "pending").lower()
 
     def verdict(
         state: ShopOrderState, reason: str | None = None, draft: OrderDraft | None = None
@@ -69,6 +72,8 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
             return verdict(ShopOrderState.NOTHING_TO_SHIP, ALREADY_COMPLETED)
         return verdict(ShopOrderState.UNPAID, f"not paid yet (status {status})")
 
+    if not isinstance(raw.get("line_items"), list):
+        return verdict(ShopOrderState.NOTHING_TO_SHIP, "the order lists no line items")
     lines = _draft_lines(raw)
     if not lines:
         return verdict(ShopOrderState.NOTHING_TO_SHIP, "no line is left to ship after refunds")
@@ -186,19 +191,35 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _order_id(value: object) -> int | None:
+    """Woo ids are integers; a numeric string ("727") is accepted, anything else is not an id."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _int(value: object) -> int:
+    if value is None or isinstance(value, bool | dict | list):
+        return 0
     try:
         return int(float(str(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
 def _price(value: object) -> float | None:
     # the sample has numbers (3, 12); some stores and plugins send strings ("12.00")
+    if value is None or isinstance(value, bool | dict | list):
+        return None
     try:
-        return float(str(value)) if value not in (None, "") else None
+        price = float(str(value))
     except ValueError:
         return None
+    return price if math.isfinite(price) else None
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -77,6 +77,8 @@ def _parse(raw: bytes, headers: Mapping[str, str]) -> ShopWebhook:
         raise WebhookRejected("the webhook body is not a JSON object", status=400)
     topic = headers.get(TOPIC_HEADER) or _topic_from_parts(headers)
     order_id = body.get("id")
+    if isinstance(order_id, str) and order_id.strip().isdigit():
+        order_id = int(order_id.strip())  # Woo sends integers; a numeric string names the same order
     if not isinstance(order_id, int) or isinstance(order_id, bool):
         raise WebhookRejected("the webhook body has no numeric id", status=400)
     delivery_id = headers.get(DELIVERY_HEADER)
