@@ -43,6 +43,8 @@ class Tracking:
 
 
 MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]
+# (source, receiver address, signing secret) -> the shop's webhook subscriptions for that address
+EnsureWebhooks = Callable[[Any, str, str], list[dict[str, Any]]]
 VerifyWebhook = Callable[[bytes, Mapping[str, str], SourceSettings], ShopWebhook]
 ReportFulfilment = Callable[..., None]
 
@@ -60,3 +62,5 @@ class ShopPlatform:
     # True for a webhook order that lacks what the mapper needs (WooCommerce refunds given only as
     # totals): the worker then reads the order from the shop instead of trusting the body
     needs_full_order: Callable[[dict[str, Any]], bool] | None = None
+    # create the shop's order webhooks for an address, reactivating disabled ones; idempotent
+    ensure_webhooks: EnsureWebhooks | None = None

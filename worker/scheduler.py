@@ -7,7 +7,8 @@ It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the wo
 * ``reconcile`` every ``reconcile_interval_seconds``, and the fulfilment sweep with it (completed
   orders the shop has not heard of yet);
 * ``inbox-sweep`` every ``inbox_sweep_interval_seconds``: webhooks stored but never processed;
-* ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated.
+* ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated, and
+  the shops' order webhooks are ensured (recreated when deleted, reactivated when disabled).
 
 With Redis, each firing takes a per-job lock (``SET NX PX``, held for most of the interval), so two
 schedulers, by accident or for availability, do not fire the same job twice.

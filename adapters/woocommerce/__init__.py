@@ -17,6 +17,7 @@ PLATFORM = ShopPlatform(
     report_fulfilment=report_fulfilment,
     webhook_topics=ORDER_TOPICS,
     needs_full_order=needs_refund_lines,
+    ensure_webhooks=ensure_webhooks,
 )
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -170,3 +171,22 @@ def test_the_inbox_sweeper_processes_an_event_whose_queue_message_was_lost(stack
     assert [row.id for row in inbox_rows(stack, SOURCE_SHOPIFY)] == [stored.inbox_id]
     assert len(picqer_orders_with_reference(stack, planned.shop_order_number)) == 1
     assert json.loads(inbox_rows(stack, SOURCE_SHOPIFY)[0].payload)["shop_order_id"] == str(order["id"])
+
+
+def test_a_woocommerce_webhook_the_shop_disabled_is_reactivated_by_the_hook_health_check(
+    stack: DemoStack,
+) -> None:
+    sync_hooks(stack)
+    hooks = stack.control("GET", f"woocommerce/shops/{DEMO_SHOP}/webhooks")
+    victim = next(hook for hook in hooks if hook["topic"] == "order.updated")
+    # what WooCommerce does after too many failed deliveries
+    woo = httpx.Client(
+        base_url=f"{stack.sandbox_url}/woocommerce/{DEMO_SHOP}/wp-json/wc/v3/", auth=("ck", "cs")
+    )
+    woo.put(f"webhooks/{victim['id']}", json={"status": "disabled"}).raise_for_status()
+
+    stack.targets().check_hooks()  # the scheduler's "hooks" job
+
+    after = {hook["id"]: hook for hook in stack.control("GET", f"woocommerce/shops/{DEMO_SHOP}/webhooks")}
+    assert after[victim["id"]]["status"] == "active"
+    assert all(hook["status"] == "active" for hook in after.values())

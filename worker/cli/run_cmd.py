@@ -15,7 +15,7 @@ from worker.cli.state import cli_state
 from worker.config import Settings
 from worker.db.session import make_engine
 from worker.logging import get_logger
-from worker.queue.hooks import check_picqer_hooks, picqer_hook_address
+from worker.queue.hooks import check_picqer_hooks, picqer_hook_address, sync_shop_webhooks
 from worker.queue.inbox import InboxSweeper
 from worker.queue.runtime import QueueRuntime, build_queue
 from worker.queue.sync_handlers import SyncHandlers
@@ -42,9 +42,13 @@ def scheduler_targets(settings: Settings, runtime: QueueRuntime, engine: Engine)
             actors.report_fulfilment.send(task.order_id)
 
     def check_hooks() -> None:
-        if not isinstance(runtime.handlers, SyncHandlers):
-            return
-        check_picqer_hooks(runtime.handlers.context().picqer, engine, address=picqer_hook_address(settings))
+        if isinstance(runtime.handlers, SyncHandlers):
+            check_picqer_hooks(
+                runtime.handlers.context().picqer, engine, address=picqer_hook_address(settings)
+            )
+        # shops drop webhooks too (WooCommerce disables one after failures, Shopify deletes it):
+        # ensuring them is idempotent and reactivates what was disabled
+        sync_shop_webhooks(settings, engine)
 
     return SchedulerTargets(
         poll_source=actors.poll_source.send,

@@ -9,11 +9,8 @@ operator's back (``public_url`` may not be reachable from Picqer yet).
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -158,8 +155,7 @@ def sync_shop_webhooks(
         if not source.enabled:
             continue
         platform = get_platform(source.platform)
-        ensure = getattr(importlib.import_module(f"adapters.{source.platform}"), "ensure_webhooks", None)
-        if ensure is None or platform.verify_webhook is None:
+        if platform.ensure_webhooks is None or platform.verify_webhook is None:
             results.append(
                 HookResult(source.name, "-", "ok", detail=f"{platform.name} is polled (no webhooks)")
             )
@@ -167,7 +163,8 @@ def sync_shop_webhooks(
         address = source_hook_address(settings, source)
         shop = open_source(source) if open_source else platform.source_class(source)
         try:
-            hooks = _ensure(ensure, shop, address, source)
+            secret = source.webhook_secret.get_secret_value() if source.webhook_secret else ""
+            hooks = platform.ensure_webhooks(shop, address, secret)
         except SyncError as error:
             results.append(HookResult(source.name, "*", "failed", detail=error.reason))
             log.error("shop_webhook_sync_failed", source=source.name, reason=error.reason)
@@ -180,13 +177,3 @@ def sync_shop_webhooks(
             _record(engine, result, address, active=str(hook.get("status", "active")) == "active")
             results.append(result)
     return results
-
-
-def _ensure(
-    ensure: Callable[..., list[dict[str, Any]]], shop: OrderSource, address: str, source: SourceSettings
-) -> list[dict[str, Any]]:
-    # WooCommerce signs with a per-webhook secret we give it; Shopify signs with the app's secret
-    if "secret" in inspect.signature(ensure).parameters:
-        secret = source.webhook_secret.get_secret_value() if source.webhook_secret else ""
-        return ensure(shop, address, secret)
-    return ensure(shop, address)
