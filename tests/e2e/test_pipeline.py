@@ -190,3 +190,11 @@ def test_a_woocommerce_webhook_the_shop_disabled_is_reactivated_by_the_hook_heal
     after = {hook["id"]: hook for hook in stack.control("GET", f"woocommerce/shops/{DEMO_SHOP}/webhooks")}
     assert after[victim["id"]]["status"] == "active"
     assert all(hook["status"] == "active" for hook in after.values())
+
+
+def test_the_hook_health_check_never_subscribes_a_shop_by_itself(stack: DemoStack) -> None:
+    before = stack.control("GET", f"woocommerce/shops/{DEMO_SHOP}/webhooks")
+
+    stack.targets().check_hooks()  # no `hooks sync` ran: nothing of ours to keep up
+
+    assert stack.control("GET", f"woocommerce/shops/{DEMO_SHOP}/webhooks") == before

@@ -47,8 +47,8 @@ def scheduler_targets(settings: Settings, runtime: QueueRuntime, engine: Engine)
                 runtime.handlers.context().picqer, engine, address=picqer_hook_address(settings)
             )
         # shops drop webhooks too (WooCommerce disables one after failures, Shopify deletes it):
-        # ensuring them is idempotent and reactivates what was disabled
-        sync_shop_webhooks(settings, engine)
+        # ensuring the ones `hooks sync` set up is idempotent and reactivates what was disabled
+        sync_shop_webhooks(settings, engine, only_registered=True)
 
     return SchedulerTargets(
         poll_source=actors.poll_source.send,

@@ -74,6 +74,13 @@ def _record(engine: Engine, result: HookResult, address: str, active: bool) -> N
         )
 
 
+def _registered(engine: Engine, target: str, address: str) -> bool:
+    with session_scope(engine) as session:
+        return any(
+            row.address == address for row in hook_repo.list_hook_registrations(session, target=target)
+        )
+
+
 def sync_picqer_hooks(client: PicqerClient, engine: Engine, *, address: str, secret: str) -> list[HookResult]:
     """One active hook per event at ``address`` with ``secret``: create, reactivate or replace."""
     existing = list(client.iter_hooks())
@@ -148,11 +155,18 @@ def sync_shop_webhooks(
     engine: Engine,
     *,
     open_source: Callable[[SourceSettings], OrderSource] | None = None,
+    only_registered: bool = False,
 ) -> list[HookResult]:
-    """The shops' order webhooks, for every enabled source whose platform package offers them."""
+    """The shops' order webhooks, for every enabled source whose platform package offers them.
+
+    ``only_registered`` (the scheduler's check): only sources whose webhooks ``hooks sync`` set up
+    for the current address are kept up, so a daemon never subscribes a shop by itself.
+    """
     results = []
     for source in settings.sources:
         if not source.enabled:
+            continue
+        if only_registered and not _registered(engine, source.name, source_hook_address(settings, source)):
             continue
         platform = get_platform(source.platform)
         if platform.ensure_webhooks is None or platform.verify_webhook is None:
