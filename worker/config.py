@@ -158,6 +158,25 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# what each platform cannot work without; checked when a configuration is loaded
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "shopify": ("access_token",),
+    "woocommerce": ("consumer_key", "consumer_secret"),
+    "magento": ("access_token",),
+}
+
+
+def missing_credentials(settings: Settings) -> list[str]:
+    """``sources[name].field`` for every credential an enabled source lacks."""
+    missing = []
+    for source in settings.sources:
+        for field in REQUIRED_CREDENTIALS[source.platform] if source.enabled else ():
+            value = getattr(source, field)
+            if value is None or not value.get_secret_value():
+                missing.append(f"sources[{source.name}].{field}")
+    return missing
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Read the settings; raise ``ConfigError`` with a readable reason when they are invalid."""
     path = config_file or os.environ.get(CONFIG_ENV_VAR) or None
@@ -168,9 +187,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         model_config = SettingsConfigDict(toml_file=path)
 
     try:
-        return FileSettings(**overrides)
+        settings = FileSettings(**overrides)
     except ValidationError as error:
         raise ConfigError(f"invalid configuration: {_describe(error)}") from None
+    if missing := missing_credentials(settings):
+        raise ConfigError(f"invalid configuration: missing {', '.join(missing)}")
+    return settings
 
 
 def get_settings() -> Settings:

@@ -119,3 +119,18 @@ def test_tag_rules_fill_in_source_and_platform(config_file: Path) -> None:
 
     rules = mapping_rules(load_settings(config_file).source("shop-nl"))
     assert rules.tag_titles() == ["shop-nl", "shopify", "webshop"]
+
+
+def test_a_source_without_its_platform_credentials_is_refused(config_file: Path) -> None:
+    config_file.write_text(
+        CONFIG
+        + """
+[[sources]]
+name = "shop-be"
+platform = "woocommerce"
+url = "https://shop-be.example"
+consumer_key = "ck"
+"""
+    )
+    with pytest.raises(ConfigError, match=r"missing sources\[shop-be\]\.consumer_secret"):
+        load_settings(config_file)
