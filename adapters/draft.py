@@ -49,6 +49,7 @@ class OrderDraft(BaseModel):
     customer_remarks: str | None = None
     preferred_delivery_date: date | None = None
     language: str | None = None
+    idshippingprovider_profile: int | None = None
     products: list[DraftLine]
     tags: list[str] = Field(default_factory=list)
 
@@ -98,6 +99,16 @@ class MappingRules(BaseModel):
     paid_statuses: list[str] = Field(default_factory=list)  # empty: the platform default
     tags: list[str] = Field(default_factory=lambda: ["{source}"])
     language: str | None = None
+    # the shop's shipping method (code or title, any case) -> Picqer's idshippingprovider_profile
+    shipping_profiles: dict[str, int] = Field(default_factory=dict)
+
+    def shipping_profile(self, *methods: object) -> int | None:
+        """The Picqer shipping profile of the first of ``methods`` the rules name, or None."""
+        wanted = {key.strip().casefold(): profile for key, profile in self.shipping_profiles.items()}
+        for method in methods:
+            if isinstance(method, str) and (profile := wanted.get(method.strip().casefold())) is not None:
+                return profile
+        return None
 
     def tag_titles(self) -> list[str]:
         titles = [tag.format(source=self.source, platform=self.platform) for tag in self.tags]

@@ -87,6 +87,8 @@ class SourceSettings(BaseModel):
     # tags for every pushed order; "{source}" and "{platform}" are filled in
     tags: list[str] = Field(default_factory=lambda: ["{source}"])
     language: str | None = None  # Picqer language for this shop's orders ('nl' or 'en')
+    # the shop's shipping method (code or title) -> Picqer idshippingprovider_profile; unmatched: none
+    shipping_profiles: dict[str, int] = Field(default_factory=dict)
     on_cancel_processing: ProcessingCancelPolicy = "pause"
     poll_interval_seconds: int = Field(default=300, ge=5)
     poll_overlap_seconds: int = Field(default=900, ge=0)

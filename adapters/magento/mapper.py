@@ -133,6 +133,7 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
         emailaddress=_text(raw.get("customer_email")) or _text((billing or {}).get("email")),
         customer_remarks=_customer_remarks(raw),
         language=rules.language,
+        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(raw)),
         products=[
             DraftLine(
                 productcode=line.sku,
@@ -145,6 +146,16 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
         ],
         tags=rules.tag_titles(),
     )
+
+
+def _shipping_methods(raw: Order) -> list[object]:
+    """The method code (``tablerate_bestway``) of the shipping assignment, then the description."""
+    extension = raw.get("extension_attributes")
+    assignments = extension.get("shipping_assignments") if isinstance(extension, dict) else None
+    first = assignments[0] if isinstance(assignments, list) and assignments else None
+    shipping = first.get("shipping") if isinstance(first, dict) else None
+    method = shipping.get("method") if isinstance(shipping, dict) else None
+    return [method, raw.get("shipping_method"), raw.get("shipping_description")]
 
 
 def _shipping_address(raw: Order) -> dict[str, Any] | None:

@@ -174,9 +174,18 @@ def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: Ma
         ),
         customer_remarks=_remarks(order),
         language=_language(rules.language or order.get("customer_locale")),
+        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(order)),
         products=lines,
         tags=rules.tag_titles(),
     )
+
+
+def _shipping_methods(order: dict[str, Any]) -> list[object]:
+    """Code and title of each shipping line, in order (``shipping_lines[].code`` / ``.title``)."""
+    lines = order.get("shipping_lines")
+    if not isinstance(lines, list):
+        return []
+    return [line.get(key) for line in lines if isinstance(line, dict) for key in ("code", "title")]
 
 
 def _address(

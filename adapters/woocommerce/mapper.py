@@ -98,9 +98,20 @@ def _draft(raw: Mapping[str, Any], number: str, lines: list[DraftLine], rules: M
         emailaddress=_text(billing.get("email")),
         customer_remarks=_text(raw.get("customer_note")),
         language=rules.language,
+        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(raw)),
         products=lines,
         tags=rules.tag_titles(),
     )
+
+
+def _shipping_methods(raw: Mapping[str, Any]) -> list[object]:
+    """Method id and title of each shipping line (``shipping_lines[].method_id`` / ``.method_title``)."""
+    lines = raw.get("shipping_lines")
+    if not isinstance(lines, list):
+        return []
+    return [
+        line.get(key) for line in lines if isinstance(line, dict) for key in ("method_id", "method_title")
+    ]
 
 
 def _address(prefix: str, address: Mapping[str, Any], where: str) -> dict[str, str | None]:

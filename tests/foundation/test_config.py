@@ -134,3 +134,9 @@ consumer_key = "ck"
     )
     with pytest.raises(ConfigError, match=r"missing sources\[shop-be\]\.consumer_secret"):
         load_settings(config_file)
+
+
+def test_shipping_profiles_are_read_per_source(config_file: Path) -> None:
+    config_file.write_text(CONFIG + 'shipping_profiles = { "Free Shipping" = 821, "express" = 822 }\n')
+    source = load_settings(config_file).source("shop-nl")
+    assert source.shipping_profiles == {"Free Shipping": 821, "express": 822}

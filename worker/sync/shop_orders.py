@@ -32,6 +32,7 @@ def mapping_rules(source: SourceSettings) -> MappingRules:
         paid_statuses=source.paid_statuses,
         tags=source.tags,
         language=source.language,
+        shipping_profiles=source.shipping_profiles,
     )
 
 
