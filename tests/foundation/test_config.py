@@ -140,3 +140,23 @@ def test_shipping_profiles_are_read_per_source(config_file: Path) -> None:
     config_file.write_text(CONFIG + 'shipping_profiles = { "Free Shipping" = 821, "express" = 822 }\n')
     source = load_settings(config_file).source("shop-nl")
     assert source.shipping_profiles == {"Free Shipping": 821, "express": 822}
+
+
+def test_the_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parents[2] / "deploy" / "config.example.toml"
+    for name in (
+        "PICQER_SYNC_ADMIN_TOKEN",
+        "PICQER_API_KEY",
+        "PICQER_WEBHOOK_SECRET",
+        "SHOP_NL_TOKEN",
+        "SHOP_NL_WEBHOOK_SECRET",
+        "SHOP_BE_KEY",
+        "SHOP_BE_SECRET",
+        "SHOP_BE_WEBHOOK_SECRET",
+        "SHOP_DE_TOKEN",
+    ):
+        monkeypatch.setenv(name, f"value-of-{name}")
+    for name in ("DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(example)
+    assert [source.platform for source in settings.sources] == ["shopify", "woocommerce", "magento"]
