@@ -242,3 +242,27 @@ def test_an_older_version_of_the_shop_order_changes_nothing(
 
     assert late.kind is PushKind.UNCHANGED
     assert fake.requests == []
+
+
+def test_another_shops_order_with_the_same_reference_is_never_adopted(
+    make_ctx: ContextFactory, fake: FakePicqer
+) -> None:
+    # a second shop (or Picqer's own connector) already has a "#1001" with other products
+    foreign_ctx = make_ctx()
+    foreign = push_order(
+        foreign_ctx, mapped_order(skus=("SKU-2",)).model_copy(update={"source": "other-shop"})
+    )
+    ctx = make_ctx()
+    fake.fail("POST", "orders", timeout, after_write=False)  # our create never reached Picqer
+
+    with pytest.raises(OutcomeUnknown):
+        push_order(ctx, mapped_order())
+    with session_scope(ctx.engine) as session:  # the other shop's row is unknown to this mirror
+        other = orders.get_order(session, source="other-shop", shop_order_id="id-1001")
+        assert other is not None
+        session.delete(other)
+    retried = push_order(ctx, mapped_order())
+
+    assert retried.kind is PushKind.PUSHED
+    assert retried.idorder != foreign.idorder
+    assert len(fake.live_orders("#1001")) == 2

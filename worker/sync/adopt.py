@@ -6,6 +6,8 @@ is unknown, the order is looked up by ``reference`` before anything is created a
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import col, select
 
 from adapters.picqer.models import PicqerOrder
@@ -18,9 +20,37 @@ from worker.sync.record import record
 log = get_logger(__name__)
 
 
+def _evidently_other(candidate: PicqerOrder, sent: dict[str, Any] | None) -> bool:
+    """True when ``candidate`` cannot be what we sent: other products, or another customer's email.
+
+    Two shops (or a shop and Picqer's own connector) can use the same order number; a reference
+    alone must not make us adopt someone else's order.
+    """
+    if not sent:
+        return False
+    sent_lines = sorted(
+        (str(line.get("productcode", "")).casefold(), int(line.get("amount") or 0))
+        for line in sent.get("products") or []
+        if isinstance(line, dict)
+    )
+    found_lines = sorted(
+        (str(product.productcode or "").casefold(), int(product.amount or 0))
+        for product in candidate.products
+    )
+    if sent_lines and found_lines and sent_lines != found_lines:
+        return True
+    sent_email = str(sent.get("emailaddress") or "").strip().casefold()
+    found_email = str(candidate.emailaddress or "").strip().casefold()
+    return bool(sent_email and found_email and sent_email != found_email)
+
+
 def pick_candidate(ctx: SyncContext, candidates: list[PicqerOrder], *, order: Order) -> PicqerOrder | None:
-    """The live order among ``candidates`` that no other mirror row owns (oldest first)."""
-    live = sorted((c for c in candidates if c.status != "cancelled"), key=lambda c: c.idorder)
+    """The live order among ``candidates`` that no other mirror row owns (oldest first) and that
+    matches what we sent, when we know what we sent."""
+    live = sorted(
+        (c for c in candidates if c.status != "cancelled" and not _evidently_other(c, order.pushed_draft)),
+        key=lambda c: c.idorder,
+    )
     if not live:
         return None
     with session_scope(ctx.engine) as session:
