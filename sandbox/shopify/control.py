@@ -95,11 +95,13 @@ def build_control_router(sim: ShopifySimulator) -> APIRouter:
         return {"orders": len(sim.orders("demo-shop"))}
 
     @router.put("/faults")
+    @router.post("/webhooks/faults")  # the same path as every other simulator's
     def set_faults(faults: Faults) -> dict[str, Any]:
         sim.dispatcher.faults = DeliveryFaults(**faults.model_dump())
         return faults.model_dump()
 
     @router.post("/faults/flush")
+    @router.post("/webhooks/flush")
     def flush() -> dict[str, bool]:
         sim.dispatcher.flush()
         return {"ok": True}

@@ -380,12 +380,14 @@ def build_control_router(sim: WooCommerceSimulator) -> APIRouter:
         return run(action)
 
     @router.put("/delivery-faults")
+    @router.post("/webhooks/faults")  # the same path as every other simulator's
     def delivery_faults(body: DeliveryFaultsIn) -> Response:
-        # the dispatcher is shared by every simulator: this switches their deliveries too
+        # this simulator's own dispatcher: the other simulators' deliveries are not affected
         sim.dispatcher.faults = DeliveryFaults(**body.model_dump())
         return run(body.model_dump)
 
     @router.post("/delivery-faults/flush")
+    @router.post("/webhooks/flush")
     def flush() -> Response:
         return run(_then(sim.dispatcher.flush, {"flushed": True}))
 
