@@ -101,6 +101,12 @@ class MappingRules(BaseModel):
     language: str | None = None
     # the shop's shipping method (code or title, any case) -> Picqer's idshippingprovider_profile
     shipping_profiles: dict[str, int] = Field(default_factory=dict)
+    # Picqer's reference: "{number}" is the shop's order number; "NL-{number}" tells shops apart
+    reference_template: str = "{number}"
+
+    def reference_for(self, number: str) -> str:
+        """The Picqer ``reference`` (printed on picking lists) of shop order ``number``."""
+        return self.reference_template.format(number=number, source=self.source, platform=self.platform)
 
     def shipping_profile(self, *methods: object) -> int | None:
         """The Picqer shipping profile of the first of ``methods`` the rules name, or None."""

@@ -84,6 +84,9 @@ class SourceSettings(BaseModel):
     store_code: str = ""  # magento: "" for /rest/V1, or a store view code for /rest/<code>/V1
     # which shop statuses count as "paid, ship it"; empty means the platform default (PRODUCT.md 1)
     paid_statuses: list[str] = Field(default_factory=list)
+    # Picqer's reference for an order: "{number}" is the shop's order number ("#1001", "000000003");
+    # a prefix such as "NL-{number}" keeps two shops' numbers apart on picking lists
+    reference: str = Field(default="{number}", pattern=r"\{number\}")
     # tags for every pushed order; "{source}" and "{platform}" are filled in
     tags: list[str] = Field(default_factory=lambda: ["{source}"])
     language: str | None = None  # Picqer language for this shop's orders ('nl' or 'en')
@@ -93,6 +96,18 @@ class SourceSettings(BaseModel):
     poll_interval_seconds: int = Field(default=300, ge=5)
     poll_overlap_seconds: int = Field(default=900, ge=0)
     enabled: bool = True
+
+    @field_validator("reference", "tags")
+    @classmethod
+    def _known_placeholders(cls, value: str | list[str]) -> str | list[str]:
+        for template in [value] if isinstance(value, str) else value:
+            try:
+                template.format(number="1001", source="shop", platform="shopify")
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValueError(
+                    f"{template!r}: only {{number}}, {{source}} and {{platform}} can be filled in ({error})"
+                ) from None
+        return value
 
 
 class Settings(BaseSettings):

@@ -126,7 +126,7 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
         else {}
     )
     return OrderDraft(
-        reference=reference,
+        reference=rules.reference_for(reference),
         **delivery,
         **invoice,
         telephone=_text(shipping.get("telephone")) or _text((billing or {}).get("telephone")),

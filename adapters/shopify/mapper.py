@@ -165,7 +165,7 @@ def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: Ma
         ("billing_address", billing) if _text(billing.get("address1")) else (delivery_where, delivery)
     )
     return OrderDraft(
-        reference=number,
+        reference=rules.reference_for(number),
         **_address("delivery", delivery, delivery_where, customer),
         **_address("invoice", invoice, invoice_where, customer),
         emailaddress=_first_text(order.get("email"), order.get("contact_email"), customer.get("email")),

@@ -91,7 +91,7 @@ def _draft(raw: Mapping[str, Any], number: str, lines: list[DraftLine], rules: M
         )
     invoice, invoice_field = (billing, "billing") if _has_address(billing) else (delivery, delivery_field)
     return OrderDraft(
-        reference=number,
+        reference=rules.reference_for(number),
         **_address("delivery", delivery, delivery_field),
         **_address("invoice", invoice, invoice_field),
         telephone=_text(billing.get("phone")) or _text(shipping.get("phone")),

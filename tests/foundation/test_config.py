@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,26 @@ def test_the_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(example)
     assert [source.platform for source in settings.sources] == ["shopify", "woocommerce", "magento"]
+
+
+def test_a_reference_template_prefixes_picqer_references(config_file: Path) -> None:
+    from adapters.shopify.mapper import map_order
+    from tests.conftest import samples_dir
+    from worker.sync.shop_orders import mapping_rules
+
+    config_file.write_text(CONFIG + 'reference = "NL-{number}"\n')
+    rules = mapping_rules(load_settings(config_file).source("shop-nl"))
+    order = json.loads((samples_dir() / "shopify-order-1.json").read_text())["order"] | {
+        "financial_status": "paid"
+    }
+    mapped = map_order(order, rules)
+    assert mapped.draft is not None
+    assert mapped.draft.reference == "NL-#1001"
+    assert mapped.shop_order_number == "#1001"
+
+
+@pytest.mark.parametrize("template", ["NL-{nummer}", "no number at all", "{number}-{0}"])
+def test_a_reference_template_must_use_known_placeholders(config_file: Path, template: str) -> None:
+    config_file.write_text(CONFIG + f'reference = "{template}"\n')
+    with pytest.raises(ConfigError, match=r"sources\.0\.reference"):
+        load_settings(config_file)

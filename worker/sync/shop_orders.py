@@ -33,6 +33,7 @@ def mapping_rules(source: SourceSettings) -> MappingRules:
         tags=source.tags,
         language=source.language,
         shipping_profiles=source.shipping_profiles,
+        reference_template=source.reference,
     )
 
 
