@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres lint format bench sandbox clean
+.PHONY: install demo test lint format bench chaos sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ demo: $(STAMP)  ## the whole pipeline against the sandbox, end to end
 	$(BIN)/picqer-sync demo
 
 test: $(STAMP)  ## the default test run (SQLite and fakeredis locally; real PostgreSQL and Redis under CI=true)
-	$(BIN)/pytest -m "not bench" -q
+	$(BIN)/pytest -m "not bench and not chaos" -q
 
 lint: $(STAMP)  ## ruff and mypy strict
 	$(BIN)/ruff check --no-cache .
@@ -29,8 +29,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## benchmarks: many workers against a rate-limited sandbox
+bench: $(STAMP)  ## benchmarks: the shared budget with many workers; webhook-to-Picqer latency
 	$(BIN)/pytest -m bench -q -s tests/bench
+
+chaos: $(STAMP)  ## exactly-once under 5xx, lost answers, duplicate, dropped and reordered webhooks
+	$(BIN)/pytest -m chaos -q -s tests/chaos
 
 sandbox: $(STAMP)
 	$(BIN)/picqer-sync sandbox --port 8700
