@@ -28,7 +28,7 @@ def failures(
     from worker.db.session import make_engine
     from worker.sync.failures import list_failures
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     engine = make_engine(settings.database_url)
     try:
         rows = list_failures(engine, source=source)
@@ -85,7 +85,7 @@ def retry(
     from worker.sync.context import build_context
     from worker.sync.failures import retry_failures
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     sync = build_context(settings)
     try:
         outcomes = retry_failures(sync, order_ids=None if retry_all else [order_id] if order_id else [])

@@ -35,7 +35,7 @@ def sync(
     from worker.queue.broker import redis_client_from_settings
     from worker.queue.budget import make_budget
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     secret = settings.picqer.webhook_secret.get_secret_value()
     if picqer and not secret:
         typer.echo("error: picqer.webhook_secret is empty; Picqer hooks must be signed", err=True)

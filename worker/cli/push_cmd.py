@@ -51,18 +51,16 @@ def push(
     cancelled, a new address) moves the Picqer order along. Exits 1 when any order failed.
     """
     from adapters.registry import get_platform
-    from worker.db.migrate import upgrade_database
     from worker.errors import ConfigError
     from worker.sync.context import build_context
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     try:
         source = settings.source(source_name)
         platform = get_platform(source.platform)
     except ConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
-    upgrade_database(settings.database_url)  # the mirror must exist before the first push
     context = build_context(settings)
     lines: list[PushLine] = []
     try:

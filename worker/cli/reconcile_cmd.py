@@ -28,7 +28,7 @@ def reconcile(
     from worker.sync.failures import retry_order
     from worker.sync.reconcile import reconcile as run_reconcile
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     sync = build_context(settings)
     try:
         summary = run_reconcile(sync, since)

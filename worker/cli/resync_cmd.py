@@ -84,12 +84,11 @@ def resync(
     time the run started, after the whole listing was read); a dry run never does.
     """
     from adapters.registry import get_platform
-    from worker.db.migrate import upgrade_database
     from worker.errors import ConfigError
     from worker.sync.context import build_context
     from worker.sync.resync import parse_since, resync_source
 
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     try:
         source = settings.source(source_name)
         platform = get_platform(source.platform)
@@ -100,8 +99,6 @@ def resync(
     if since_at is not None and order_ids:
         typer.echo("error: give --since or --order, not both", err=True)
         raise typer.Exit(code=2)
-    # the schema, not mirror data: a dry run on a fresh install reads an empty mirror instead of failing
-    upgrade_database(settings.database_url)
     context = build_context(settings)
     try:
         with _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as advance:

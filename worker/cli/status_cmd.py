@@ -67,7 +67,7 @@ def status(
 
     Read from the mirror (and Redis for the queue depth); asks neither Picqer nor the shops.
     """
-    settings = cli_state(ctx).settings()
+    settings = cli_state(ctx).mirror_settings()
     engine = make_engine(settings.database_url)
     runtime = None
     try:
