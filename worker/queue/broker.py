@@ -80,7 +80,14 @@ def make_broker(
     return broker
 
 
-def start_worker(broker: dramatiq.Broker, *, threads: int, worker_timeout_ms: int = 1000) -> dramatiq.Worker:
+# how long an idle worker waits before it looks at the queue again: the pickup delay of an order
+# arriving after a quiet spell, so short; a Redis poll every 200 ms per process costs next to nothing
+WORKER_TIMEOUT_MS = 200
+
+
+def start_worker(
+    broker: dramatiq.Broker, *, threads: int, worker_timeout_ms: int = WORKER_TIMEOUT_MS
+) -> dramatiq.Worker:
     """Boot the broker's middleware (once) and start ``threads`` worker threads in this process.
 
     ``worker_timeout_ms`` is how long a thread waits on an empty queue before it looks again, so

@@ -32,7 +32,7 @@ from worker.queue.middleware import failure_reason
 from worker.sync.context import SyncContext, build_context
 from worker.sync.events import apply_picqer_event
 from worker.sync.failures import retry_order
-from worker.sync.fulfilment import fulfilment_task, mark_fulfilment_reported
+from worker.sync.fulfilment import fulfilment_task, mark_fulfilment_reported, with_picqer_tracking
 from worker.sync.outcomes import PushKind, PushOutcome
 from worker.sync.polling import poll_source
 from worker.sync.push import push_order, record_failure
@@ -207,6 +207,7 @@ class SyncHandlers:
         task = fulfilment_task(self.engine, order_id=order_row_id)
         if task is None:
             return  # reported already, or not completed
+        task = with_picqer_tracking(self.context(), task)  # its shipments hook may be lost or late
         source = self.settings.source(task.source)
         platform = self._platforms(source.platform)
         tracking = [

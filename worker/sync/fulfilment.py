@@ -1,7 +1,9 @@
 """Which completed orders the shop has not heard of yet, with their tracking codes.
 
 ``apply_picqer_event`` flags ``newly_completed``; this query is the durable list behind that flag,
-so a fulfilment report that failed (shop down) is found again on the next sweep.
+so a fulfilment report that failed (shop down) is found again on the next sweep. The tracking codes
+come with Picqer's ``picklists.shipments.created`` hook; when the mirror has none for a completed
+order (that hook was lost, or is still on its way), :func:`with_picqer_tracking` asks Picqer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from sqlmodel import Session
 from worker.db import orders
 from worker.db.models import Order, utcnow
 from worker.db.session import session_scope
+from worker.logging import get_logger
+from worker.sync.context import SyncContext
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,51 @@ def _task(session: Session, order: Order) -> FulfilmentTask:
         completed_at=order.completed_at,
         shipments=tuple(Tracking(s.trackingcode, s.trackingurl, s.carrier) for s in shipments),
     )
+
+
+def with_picqer_tracking(ctx: SyncContext, task: FulfilmentTask) -> FulfilmentTask:
+    """``task``, with the shipments Picqer has for the order when the mirror knows no tracking code.
+
+    Hooks are hints: a lost (or late) ``picklists.shipments.created`` must not send the shop a
+    fulfilment without its tracking code, and nothing would send it again later. The order's
+    picklists and their shipments are read from Picqer and recorded in the mirror. An order that
+    truly shipped without a tracking code is reported without one.
+    """
+    if task.idorder is None or any(item.trackingcode for item in task.shipments):
+        return task
+    picqer = ctx.picqer.get_order(task.idorder)
+    found = [
+        shipment
+        for picklist in picqer.picklists
+        for shipment in ctx.picqer.list_picklist_shipments(picklist.idpicklist)
+    ]
+    if not found:
+        return task
+    with session_scope(ctx.engine) as session:
+        for shipment in found:
+            orders.upsert_shipment(
+                session,
+                order_id=task.order_id,
+                idshipment=shipment.idshipment,
+                idpicklist=shipment.idpicklist,
+                trackingcode=shipment.trackingcode,
+                trackingurl=shipment.tracking_url,
+                carrier=shipment.public_providername
+                or shipment.providername
+                or shipment.carrier_key
+                or shipment.provider,
+                cancelled=bool(shipment.cancelled),
+            )
+        order = orders.get_order_by_id(session, order_id=task.order_id)
+        refreshed = _task(session, order) if order is not None else task
+    log.info(
+        "fulfilment_tracking_fetched",
+        source=task.source,
+        reference=task.reference,
+        idorder=task.idorder,
+        shipments=len(found),
+    )
+    return refreshed
 
 
 def mark_fulfilment_reported(engine: Engine, *, order_id: int, at: datetime | None = None) -> None:
