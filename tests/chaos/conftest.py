@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from worker.demo import DemoStack, start_stack
+from worker.logging import configure_logging
 
 CLIENT_TIMEOUT = 1.5  # seconds; the Picqer client gives up on an answer after this long
 AFTER_WRITE_DELAY = 3.0  # seconds a "timeout after write" answer is held back: longer than the above
@@ -31,6 +32,8 @@ WORKER_THREADS = 6
 
 @pytest.fixture
 def chaos_stack(tmp_path: Path) -> Iterator[DemoStack]:
+    # retries under chaos log a warning each; -s shows the errors (dead letters) and the summary
+    configure_logging(log_format="console", level="ERROR")
     with start_stack(tmp_path, fulfilment_delay_ms=FULFILMENT_DELAY_MS, threads=WORKER_THREADS) as stack:
         assert CLIENT_TIMEOUT < AFTER_WRITE_DELAY
         stack.settings.picqer.timeout_seconds = CLIENT_TIMEOUT

@@ -281,6 +281,29 @@ def test_reconcile_moves_the_mirror_and_asks_for_the_fulfilment(
     assert [order_id for order_id, _ in followups(handlers).fulfilments] == [row.id]
 
 
+def test_a_fulfilment_whose_shipment_hook_was_lost_still_carries_the_tracking_code(
+    handlers: SyncHandlers, engine: Engine, sandbox_url: str
+) -> None:
+    # found by the chaos test: with picklists.shipments.created lost, the shop was told "fulfilled"
+    # without a tracking code, and nothing ever told it the code
+    raw = shopify_order(sandbox_url, "#1001")
+    handlers.push_shop_order("shop-nl", str(raw["id"]))
+    row = mirror_order(engine, "shop-nl", str(raw["id"]))
+    assert row.idorder is not None
+    assert row.id is not None
+    handlers.reconcile(None)
+    ship(sandbox_url, row.idorder, "3STEST0003")  # no hooks reach us: the shipment event is lost
+    handlers.reconcile(None)  # notices the completion, knows no shipment
+    assert [order_id for order_id, _ in followups(handlers).fulfilments] == [row.id]
+
+    handlers.report_fulfilment(row.id)
+
+    made = httpx.get(f"{sandbox_url}{SHOPIFY_CONTROL}/fulfillments").json()["fulfillments"]
+    assert [(item["order_id"], item["tracking_number"]) for item in made] == [(raw["id"], "3STEST0003")]
+    with session_scope(engine) as session:
+        assert [s.trackingcode for s in orders.list_shipments(session, order_id=row.id)] == ["3STEST0003"]
+
+
 # -- Picqer hook health ----------------------------------------------------------------------------
 
 
