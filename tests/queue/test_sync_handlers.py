@@ -6,6 +6,9 @@ hands back to the queue is recorded instead of enqueued.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -302,6 +305,50 @@ def test_a_fulfilment_whose_shipment_hook_was_lost_still_carries_the_tracking_co
     assert [(item["order_id"], item["tracking_number"]) for item in made] == [(raw["id"], "3STEST0003")]
     with session_scope(engine) as session:
         assert [s.trackingcode for s in orders.list_shipments(session, order_id=row.id)] == ["3STEST0003"]
+
+
+def test_two_fulfilment_reports_of_one_order_at_once_tell_the_shop_once(
+    handlers: SyncHandlers, engine: Engine, sandbox_url: str
+) -> None:
+    # found by the chaos test: the hook's delayed report and the fulfilment sweep's ran together,
+    # both told Magento, and the second (refused: "does not allow a shipment") failed the order
+    handlers.push_shop_order("mage", "2")
+    row = mirror_order(engine, "mage", "2")
+    assert row.idorder is not None
+    assert row.id is not None
+    handlers.reconcile(None)
+    ship(sandbox_url, row.idorder, "3STEST0004")
+    handlers.reconcile(None)
+    magento = get_platform("magento")
+    both_in_the_shop = threading.Barrier(2)
+
+    def slow_report(*args: Any, **kwargs: Any) -> None:
+        # the two reports meet here when nothing keeps them apart; serialised, the first one waits
+        # a second in vain and goes on alone
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_in_the_shop.wait(timeout=1.0)
+        magento.report_fulfilment(*args, **kwargs)
+
+    handlers._platforms = lambda name: dataclasses.replace(get_platform(name), report_fulfilment=slow_report)
+    errors: list[BaseException] = []
+
+    def report() -> None:
+        try:
+            handlers.report_fulfilment(row.id)  # type: ignore[arg-type]
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=report) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    shipments = httpx.get(f"{sandbox_url}/_sandbox/magento/shops/demo-shop/shipments").json()
+    assert [
+        (str(item["order_id"]), [track["track_number"] for track in item["tracks"]]) for item in shipments
+    ] == [("2", ["3STEST0004"])]
 
 
 # -- Picqer hook health ----------------------------------------------------------------------------

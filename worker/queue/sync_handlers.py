@@ -207,20 +207,27 @@ class SyncHandlers:
         task = fulfilment_task(self.engine, order_id=order_row_id)
         if task is None:
             return  # reported already, or not completed
-        task = with_picqer_tracking(self.context(), task)  # its shipments hook may be lost or late
-        source = self.settings.source(task.source)
-        platform = self._platforms(source.platform)
-        tracking = [
-            Tracking(trackingcode=item.trackingcode, trackingurl=item.trackingurl, carrier=item.carrier)
-            for item in task.shipments
-            if item.trackingcode
-        ]
-        shop = self._open_source(source)
-        try:
-            platform.report_fulfilment(shop, shop_order_id=task.shop_order_id, tracking=tracking)
-        finally:
-            shop.close()
-        mark_fulfilment_reported(self.engine, order_id=order_row_id)
+        ctx = self.context()
+        # one order's hook, reconcile and the fulfilment sweep each ask for this report: run one at
+        # a time, and look again once it is ours (shops refuse, or double, a second fulfilment)
+        with ctx.order_lock(task.source, task.shop_order_id):
+            task = fulfilment_task(self.engine, order_id=order_row_id)
+            if task is None:
+                return
+            task = with_picqer_tracking(ctx, task)  # its shipments hook may be lost or late
+            source = self.settings.source(task.source)
+            platform = self._platforms(source.platform)
+            tracking = [
+                Tracking(trackingcode=item.trackingcode, trackingurl=item.trackingurl, carrier=item.carrier)
+                for item in task.shipments
+                if item.trackingcode
+            ]
+            shop = self._open_source(source)
+            try:
+                platform.report_fulfilment(shop, shop_order_id=task.shop_order_id, tracking=tracking)
+            finally:
+                shop.close()
+            mark_fulfilment_reported(self.engine, order_id=order_row_id)
         log.info("fulfilment_reported", source=task.source, reference=task.reference, tracking=len(tracking))
 
     def poll_source(self, source: str) -> None:
