@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from adapters.draft import MappedOrder, MappingRules, ShopOrderState
 from adapters.shopify.mapper import map_order
 from adapters.shopify.webhooks import sign, verify_webhook
+from tests.support.mutations import mutate
 from worker.config import SourceSettings
 from worker.errors import MappingError
 from worker.sync.files import orders_in
@@ -370,53 +371,6 @@ def test_signed_webhook_body_of_a_real_order_verifies_and_maps() -> None:
 
 
 # -- never crashes ------------------------------------------------------------------------------------
-
-ODD_VALUES: list[Any] = [
-    None,
-    "",
-    " ",
-    0,
-    -1,
-    "3",
-    "abc",
-    1.5,
-    True,
-    [],
-    {},
-    [None],
-    {"x": None},
-    "1e400",
-    "nan",
-]
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path] if path else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*path, index))
-    return found
-
-
-def mutate(order: dict[str, Any], rnd: random.Random, steps: int) -> dict[str, Any]:
-    """Drop keys, or set values to None, "", numbers as strings or the wrong type, at random places."""
-    mutated = copy.deepcopy(order)
-    for _ in range(steps):
-        paths = _paths(mutated)
-        if not paths:
-            break
-        path = rnd.choice(paths)
-        parent: Any = mutated
-        for key in path[:-1]:
-            parent = parent[key]
-        if isinstance(parent, dict) and rnd.random() < 0.3:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = copy.deepcopy(rnd.choice(ODD_VALUES))
-    return mutated
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

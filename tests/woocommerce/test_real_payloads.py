@@ -8,7 +8,6 @@ unset address field an empty string, and the status after an update (``completed
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from typing import Any
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from adapters.draft import MappedOrder, MappingRules, ShopOrderState
 from adapters.woocommerce.mapper import map_order
 from adapters.woocommerce.webhooks import sign, verify_webhook
+from tests.support.mutations import mutate
 from worker.config import SourceSettings
 from worker.errors import MappingError, WebhookRejected
 from worker.sync.files import orders_in
@@ -279,53 +279,6 @@ def test_webhook_body_that_is_not_an_order_is_a_400() -> None:
 
 
 # -- never crashes ------------------------------------------------------------------------------------
-
-ODD_VALUES: list[Any] = [
-    None,
-    "",
-    " ",
-    0,
-    -1,
-    "3",
-    "abc",
-    1.5,
-    True,
-    [],
-    {},
-    [None],
-    {"x": None},
-    "1e400",
-    "nan",
-]
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path] if path else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*path, index))
-    return found
-
-
-def mutate(order: dict[str, Any], rnd: random.Random, steps: int) -> dict[str, Any]:
-    """Drop keys, or set values to None, "", numbers as strings or the wrong type, at random places."""
-    mutated = copy.deepcopy(order)
-    for _ in range(steps):
-        paths = _paths(mutated)
-        if not paths:
-            break
-        path = rnd.choice(paths)
-        parent: Any = mutated
-        for key in path[:-1]:
-            parent = parent[key]
-        if isinstance(parent, dict) and rnd.random() < 0.3:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = copy.deepcopy(rnd.choice(ODD_VALUES))
-    return mutated
 
 
 def _with_refund_lines() -> dict[str, Any]:
