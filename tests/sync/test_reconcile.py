@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests.sync.conftest import ContextFactory, mapped_order
-from tests.sync.fake_picqer import FakePicqer, timeout
+from tests.sync.fake_picqer import FakePicqer, server_error, timeout
 from worker.db import orders
 from worker.db.models import SyncStep
 from worker.db.session import session_scope
@@ -66,5 +66,18 @@ def test_the_first_reconcile_finds_an_order_completed_before_it_ever_ran(
     fake.set_status(shipped.idorder, "completed")  # type: ignore[arg-type]  # and its hook was lost
 
     summary = reconcile(ctx)  # no cursor yet, and the order is no longer open
+
+    assert summary.newly_completed == [shipped.order_id]
+
+
+def test_a_5xx_on_one_page_is_retried_without_losing_the_run(
+    make_ctx: ContextFactory, fake: FakePicqer
+) -> None:
+    ctx = make_ctx()
+    shipped = push_order(ctx, mapped_order("1000"))
+    fake.set_status(shipped.idorder, "completed")  # type: ignore[arg-type]  # its hook was lost
+    fake.fail("GET", "orders", server_error)  # the next listing page answers 500 once
+
+    summary = reconcile(ctx, since=datetime(2026, 3, 1))
 
     assert summary.newly_completed == [shipped.order_id]
