@@ -409,3 +409,42 @@ def test_check_picqer_hooks_reactivates_but_never_creates(
 
     assert checked == {event: "ok" for event in PICQER_HOOK_EVENTS} | {"orders.completed": "reactivated"}
     assert all(hook.active for hook in hooks_at(picqer, address))
+
+
+def test_a_fulfilment_with_one_of_two_shipment_hooks_lost_carries_both_shipments(
+    handlers: SyncHandlers, engine: Engine, sandbox_url: str, picqer: PicqerClient
+) -> None:
+    # 5 of a product with 3 in one warehouse and 2 in the other: two picklists, two shipments
+    body = {
+        "template": "tshirt",
+        "financial_status": "paid",
+        "order": {"line_items": [{"sku": "TEE-BASIC-WHITE-M", "quantity": 5, "price": "10.00"}]},
+    }
+    created = httpx.post(f"{sandbox_url}{SHOPIFY_CONTROL}/orders", json=body).json()["order"]
+    handlers.push_shop_order("shop-nl", str(created["id"]))
+    row = mirror_order(engine, "shop-nl", str(created["id"]))
+    assert row.idorder is not None
+    assert row.id is not None
+    handlers.reconcile(None)
+    httpx.post(f"{sandbox_url}/_sandbox/picqer/orders/{row.idorder}/ship", json={}).raise_for_status()
+    first, second = picqer.get_order(row.idorder).picklists
+    [arrived] = picqer.list_picklist_shipments(first.idpicklist)  # only this shipment's hook reached us
+    with session_scope(engine) as session:
+        orders.upsert_shipment(
+            session,
+            order_id=row.id,
+            idshipment=arrived.idshipment,
+            idpicklist=arrived.idpicklist,
+            trackingcode=arrived.trackingcode,
+            trackingurl=None,
+            carrier=None,
+            cancelled=False,
+        )
+    handlers.reconcile(None)  # notices the completion
+
+    handlers.report_fulfilment(row.id)
+
+    [lost] = picqer.list_picklist_shipments(second.idpicklist)
+    with session_scope(engine) as session:
+        codes = sorted(s.trackingcode or "" for s in orders.list_shipments(session, order_id=row.id))
+    assert codes == sorted([arrived.trackingcode or "", lost.trackingcode or ""])

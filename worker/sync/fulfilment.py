@@ -28,6 +28,7 @@ class Tracking:
     trackingcode: str | None
     trackingurl: str | None
     carrier: str | None
+    idpicklist: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,29 @@ def _task(session: Session, order: Order) -> FulfilmentTask:
         reference=order.reference,
         idorder=order.idorder,
         completed_at=order.completed_at,
-        shipments=tuple(Tracking(s.trackingcode, s.trackingurl, s.carrier) for s in shipments),
+        shipments=tuple(Tracking(s.trackingcode, s.trackingurl, s.carrier, s.idpicklist) for s in shipments),
     )
 
 
 def with_picqer_tracking(ctx: SyncContext, task: FulfilmentTask) -> FulfilmentTask:
-    """``task``, with the shipments Picqer has for the order when the mirror knows no tracking code.
+    """``task``, completed with the shipments Picqer has for picklists the mirror knows none of.
 
     Hooks are hints: a lost (or late) ``picklists.shipments.created`` must not send the shop a
-    fulfilment without its tracking code, and nothing would send it again later. The order's
-    picklists and their shipments are read from Picqer and recorded in the mirror. An order that
-    truly shipped without a tracking code is reported without one.
+    fulfilment without its tracking code (or with only some of an order's codes), and nothing would
+    send it again later. One request reads the order's picklists; only picklists without a known
+    shipment cost one more each. An order that truly shipped without a tracking code is reported
+    without one.
     """
-    if task.idorder is None or any(item.trackingcode for item in task.shipments):
+    if task.idorder is None:
         return task
+    known = {item.idpicklist for item in task.shipments if item.idpicklist is not None}
+    if any(item.trackingcode for item in task.shipments) and not known:
+        return task  # shipments recorded before picklists were kept: nothing to compare against
     picqer = ctx.picqer.get_order(task.idorder)
     found = [
         shipment
         for picklist in picqer.picklists
+        if picklist.idpicklist not in known and picklist.status != "cancelled"
         for shipment in ctx.picqer.list_picklist_shipments(picklist.idpicklist)
     ]
     if not found:
