@@ -75,7 +75,17 @@ def _order_action(name: str, action: lifecycle.OrderAction) -> None:
         return 200, order_json(state, order)
 
 
-_order_action("process", lifecycle.process)
+@routes.add("POST", "/orders/{idorder}/process")
+def process_order(state: PicqerState, req: ApiRequest) -> Reply:
+    # The Orders doc: "The processing itself will take place in the background after you received
+    # the response. This is why you still see the status 'concept' in the response." The sandbox
+    # processes at once (a GET shows it), but answers as Picqer does: the order as it was, re-stamped.
+    order = state.order(req.id("idorder"))
+    before = order_json(state, order)
+    lifecycle.process(state, order)
+    return 200, {**before, "updated": order_json(state, order)["updated"]}
+
+
 _order_action("resume", lifecycle.resume)
 _order_action("reopen", lifecycle.reopen)
 _order_action("undo-cancellation", lifecycle.undo_cancellation)

@@ -94,7 +94,8 @@ class Api:
         idorder = self.create_order(**overrides)["idorder"]
         response = self.post(f"/orders/{idorder}/process")
         assert response.status_code == 200, response.text
-        return dict(response.json())
+        # Picqer answers before its background processing shows; a client checks back with a GET
+        return dict(self.get(f"/orders/{idorder}").json())
 
     def stock(self, idproduct: int, idwarehouse: int = MAIN) -> dict[str, Any]:
         rows = self.get(f"/products/{idproduct}/stock").json()

@@ -247,3 +247,15 @@ def test_processing_turns_the_allocation_into_the_picklist(api: Api) -> None:
 def test_actions_on_unknown_orders_are_404(api: Api, action: str) -> None:
     assert_error(api.post(f"/orders/999999/{action}", {"reason": "x"}), 404, 20)
     assert_error(api.post(f"/orders/abc/{action}", {"reason": "x"}), 404, 20)
+
+
+def test_process_answers_as_picqer_does_before_its_background_work_shows(api: Api) -> None:
+    # the Orders doc: "This is why you still see the status 'concept' in the response."
+    created = api.create_order(products=[{"idproduct": IPOD_GREEN, "amount": 1}])
+    answer = api.post(f"/orders/{created['idorder']}/process").json()
+
+    assert (answer["status"], answer["picklists"]) == ("concept", [])
+    assert answer["updated"] >= created["updated"]
+    checked = api.get(f"/orders/{created['idorder']}").json()
+    assert checked["status"] == "processing"
+    assert len(checked["picklists"]) == 1
