@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from worker.db.models import Order, OrderLine, Picklist, Shipment, SyncState, utcnow
+from worker.errors import ConfigError
 
 
 def ensure_order(
@@ -34,8 +35,8 @@ def ensure_order(
         insert = postgresql.insert(Order).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
         insert = sqlite.insert(Order).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
+    else:  # make_engine accepts any URL; the mirror's upsert speaks only these two dialects
+        raise ConfigError(f"the mirror needs SQLite or PostgreSQL, not {dialect}")
     session.execute(insert)
     order = get_order(session, source=source, shop_order_id=shop_order_id)
     assert order is not None  # inserted above or by the worker we raced
