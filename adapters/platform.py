@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.draft import MappedOrder, MappingRules
+from adapters.settings import ShopConnection
 from adapters.source import OrderSource
-from worker.config import SourceSettings
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Tracking:
 MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]
 # (source, receiver address, signing secret) -> the shop's webhook subscriptions for that address
 EnsureWebhooks = Callable[[Any, str, str], list[dict[str, Any]]]
-VerifyWebhook = Callable[[bytes, Mapping[str, str], SourceSettings], ShopWebhook]
+VerifyWebhook = Callable[[bytes, Mapping[str, str], ShopConnection], ShopWebhook]
 ReportFulfilment = Callable[..., None]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+from adapters.errors import ConfigError
 from adapters.platform import ShopPlatform
-from worker.errors import ConfigError
 
 PLATFORM_NAMES = ("shopify", "woocommerce", "magento")
 

@@ -9,32 +9,31 @@ order once per run.
 
 from __future__ import annotations
 
-import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
+import structlog
 
-from worker.config import DEFAULT_USER_AGENT, SourceSettings
-from worker.errors import (
+from adapters.errors import (
     ApiRejected,
     AuthenticationFailed,
     OutcomeUnknown,
     RateLimited,
     TransientError,
 )
-from worker.logging import get_logger
+from adapters.retry import SHOP_REQUEST, call_with_retries
+from adapters.settings import DEFAULT_USER_AGENT, ShopConnection
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_MAX_ATTEMPTS = 5  # per page, for 429s and transient errors together
 DEFAULT_RATE_LIMIT_WAIT = 1.0  # seconds, when a 429 carries no Retry-After
-MAX_BACKOFF_SECONDS = 30.0
 
 Record = dict[str, Any]
 
@@ -85,17 +84,20 @@ class OrderSource(ABC):
 
     def __init__(
         self,
-        settings: SourceSettings,
+        settings: ShopConnection,
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_attempts: int = SHOP_REQUEST.attempts,
         user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
-        self._max_attempts = max_attempts
+        # per request: up to ``max_attempts`` tries on 5xx and timeouts, and as many on 429s
+        self._retry_policy = replace(
+            SHOP_REQUEST, attempts=max_attempts, max_rate_limit_waits=max_attempts - 1
+        )
         self._http = httpx.Client(
             base_url=self.base_url(),
             auth=self.auth(),
@@ -179,58 +181,48 @@ class OrderSource(ABC):
         return self.parse_order(self.send("GET", self.order_path(shop_order_id)))
 
     def send(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
-        """One request with rate-limit waits and bounded backoff; raises the error tree's types.
+        """One request, retried as :data:`adapters.retry.SHOP_REQUEST` says; raises the error tree.
 
         A write that creates something (``idempotent=False``) is repeated only after a 429, which
         is answered before anything happens; a 5xx or a lost connection may come after the write
         was stored, so it raises ``OutcomeUnknown`` at once and the caller looks before repeating.
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                failure: RateLimited | TransientError = TransientError(
-                    f"{self.platform} request failed: {type(error).__name__}",
-                    service=self.platform,
-                    method=method,
-                    url=str(url),
-                )
-                wait = self._backoff(attempt)
-            else:
-                self.observe(response)
-                if response.status_code < 400:
-                    return response
-                failure_or_fatal = self._classify(method, response)
-                if not isinstance(failure_or_fatal, RateLimited | TransientError):
-                    raise failure_or_fatal
-                failure = failure_or_fatal
-                wait = failure.retry_after if isinstance(failure, RateLimited) else self._backoff(attempt)
-            if not idempotent and not isinstance(failure, RateLimited):
-                raise OutcomeUnknown(
-                    f"{self.platform} {method} outcome unknown: {failure}",
-                    service=self.platform,
-                    status=failure.status,
-                    error_message=failure.error_message,
-                    method=method,
-                    url=failure.url,
-                ) from failure
-            if attempt >= self._max_attempts:
-                raise failure
-            log.info(
-                "shop_request_retry",
-                platform=self.platform,
-                source=self.settings.name,
-                status=failure.status,
-                wait_seconds=round(wait, 2),
-                attempt=attempt,
-            )
-            self._sleep(wait)
+        return call_with_retries(
+            partial(self._send_once, method, url, idempotent=idempotent, **kwargs),
+            policy=self._retry_policy,
+            sleep=self._sleep,
+            retry_on=(RateLimited, TransientError),
+            give_up_on=(OutcomeUnknown,),
+            event="shop_request_retry",
+            platform=self.platform,
+            source=self.settings.name,
+        )
 
-    def _backoff(self, attempt: int) -> float:
-        # exponential with full jitter, so many workers do not retry in step
-        return float(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempt)))
+    def _send_once(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TransportError as error:
+            failure: Exception = TransientError(
+                f"{self.platform} request failed: {type(error).__name__}",
+                service=self.platform,
+                method=method,
+                url=str(url),
+            )
+        else:
+            self.observe(response)
+            if response.status_code < 400:
+                return response
+            failure = self._classify(method, response)
+        if not idempotent and isinstance(failure, TransientError):
+            raise OutcomeUnknown(
+                f"{self.platform} {method} outcome unknown: {failure}",
+                service=self.platform,
+                status=failure.status,
+                error_message=failure.error_message,
+                method=method,
+                url=failure.url,
+            ) from failure
+        raise failure
 
     def _classify(self, method: str, response: httpx.Response) -> Exception:
         status = response.status_code

@@ -23,15 +23,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from worker.errors import ConfigError
+from adapters.errors import ConfigError
+from adapters.settings import DEFAULT_USER_AGENT, ShopConnection
+from adapters.types import MAGENTO, PICQER, SHOPIFY, WOOCOMMERCE
 
 CONFIG_ENV_VAR = "PICQER_SYNC_CONFIG"
 ENV_PREFIX = "env:"
-DEFAULT_USER_AGENT = "picqer-sync/0.1 (https://github.com/picqer-sync/picqer-sync; ops@picqer-sync.example)"
 
-RESERVED_SOURCE_NAME = "picqer"
-
-Platform = Literal["shopify", "woocommerce", "magento"]
 ProcessingCancelPolicy = Literal["pause", "force_cancel"]
 
 
@@ -69,19 +67,9 @@ class PicqerSettings(BaseModel):
         return url if url.endswith("/") else url + "/"
 
 
-class SourceSettings(BaseModel):
-    """One webshop whose paid orders go to Picqer."""
+class SourceSettings(ShopConnection):
+    """One webshop whose paid orders go to Picqer: how to reach it (``ShopConnection``) and the rules."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    platform: Platform
-    url: str
-    access_token: SecretStr | None = None  # shopify, magento
-    consumer_key: SecretStr | None = None  # woocommerce
-    consumer_secret: SecretStr | None = None  # woocommerce
-    webhook_secret: SecretStr | None = None
-    previous_webhook_secret: SecretStr | None = None  # accepted too while a secret is rotated
-    api_version: str = "2026-07"  # shopify REST version in the URL
-    store_code: str = ""  # magento: "" for /rest/V1, or a store view code for /rest/<code>/V1
     # which shop statuses count as "paid, ship it"; empty means the platform default (PRODUCT.md 1)
     paid_statuses: list[str] = Field(default_factory=list)
     # Picqer's reference for an order: "{number}" is the shop's order number ("#1001", "000000003");
@@ -138,9 +126,9 @@ class Settings(BaseSettings):
     @classmethod
     def _unique_source_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
         names = [source.name for source in sources]
-        if RESERVED_SOURCE_NAME in names:
+        if PICQER in names:
             # the inbox and the reconcile cursor use this name for Picqer's own events
-            raise ValueError(f"{RESERVED_SOURCE_NAME!r} is reserved for Picqer; choose another source name")
+            raise ValueError(f"{PICQER!r} is reserved for Picqer; choose another source name")
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
@@ -177,9 +165,9 @@ def _describe(error: ValidationError) -> str:
 
 # what each platform cannot work without; checked when a configuration is loaded
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "shopify": ("access_token",),
-    "woocommerce": ("consumer_key", "consumer_secret"),
-    "magento": ("access_token",),
+    SHOPIFY: ("access_token",),
+    WOOCOMMERCE: ("consumer_key", "consumer_secret"),
+    MAGENTO: ("access_token",),
 }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from adapters.magento.lines import is_virtual, remaining_quantity
 from adapters.magento.source import MagentoSource
 from adapters.platform import Tracking
-from worker.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 FINISHED_STATES = frozenset({"complete", "closed", "canceled"})
 # Magento's own carrier codes; any other carrier is the "custom" carrier with its name as title

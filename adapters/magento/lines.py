@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from worker.errors import MappingError
+from adapters.errors import MappingError
 
 Row = dict[str, Any]
 

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
+from adapters.errors import MappingError
 from adapters.magento.lines import ShipLine, ship_lines
-from worker.errors import MappingError
 
 PLATFORM = "magento"
 DEFAULT_PAID_STATES = frozenset({"processing"})

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
+import structlog
 
+from adapters.errors import ConfigError, FatalError, TransientError
+from adapters.settings import ShopConnection
 from adapters.source import OrderSource, PageRequest, Paginator, Record
-from worker.config import SourceSettings
-from worker.errors import ConfigError, FatalError, TransientError
-from worker.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
 MAGENTO_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -125,7 +125,7 @@ class MagentoSource(OrderSource):
     primary_key: ClassVar[str] = "entity_id"
 
     def __init__(
-        self, settings: SourceSettings, *, page_size: int = DEFAULT_PAGE_SIZE, **options: Any
+        self, settings: ShopConnection, *, page_size: int = DEFAULT_PAGE_SIZE, **options: Any
     ) -> None:
         self.page_size = page_size
         super().__init__(settings, **options)

@@ -23,11 +23,15 @@ from adapters.picqer.models import (
     Tag,
     Warehouse,
 )
+from adapters.picqer.status import FINAL_STATUSES, OPEN_STATUSES, UNPROCESSED_STATUSES, PicqerStatus
 from adapters.picqer.webhooks import SIGNATURE_HEADER, parse_event, sign, verify_signature
 
 __all__ = [
+    "FINAL_STATUSES",
+    "OPEN_STATUSES",
     "ORDER_FILTERS",
     "SIGNATURE_HEADER",
+    "UNPROCESSED_STATUSES",
     "Customer",
     "CustomerAddress",
     "ErrorBody",
@@ -41,6 +45,7 @@ __all__ = [
     "PicqerClient",
     "PicqerEvent",
     "PicqerOrder",
+    "PicqerStatus",
     "Product",
     "ProductStock",
     "RateLimitState",

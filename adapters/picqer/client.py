@@ -1,7 +1,7 @@
 """``PicqerClient``: every Orders endpoint and the resources around them, as typed calls.
 
 One client per Picqer account, synchronous, never retrying: errors come out as the types of
-``worker.errors`` and the worker decides (see ``connection.py`` for the mapping). Creates are
+``adapters.errors`` and the worker decides (see ``connection.py`` for the mapping). Creates are
 marked non-idempotent, so a failure after sending one is ``OutcomeUnknown``: look the object up
 (orders: :meth:`PicqerClient.find_orders_by_reference`) before sending it again.
 """
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from adapters.errors import OutcomeUnknown, TransientError
 from adapters.picqer.budget import RateLimitState, RequestBudget
 from adapters.picqer.connection import (
     DEFAULT_RATE_LIMIT_WAIT,
@@ -39,9 +40,8 @@ from adapters.picqer.models import (
     Warehouse,
 )
 from adapters.picqer.pagination import iter_offset_pages
-from worker.config import DEFAULT_USER_AGENT
-from worker.errors import OutcomeUnknown, TransientError
-from worker.types import JSONDict
+from adapters.settings import DEFAULT_USER_AGENT
+from adapters.types import JSONDict
 
 __all__ = ["ORDER_FILTERS", "PicqerClient", "RateLimitState", "RequestBudget"]
 

@@ -14,10 +14,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import structlog
 
-from adapters.picqer.budget import RateLimitState, RequestBudget
-from adapters.picqer.models import ErrorBody, format_picqer_datetime
-from worker.errors import (
+from adapters.errors import (
     ApiError,
     ApiRejected,
     AuthenticationFailed,
@@ -25,9 +24,10 @@ from worker.errors import (
     RateLimited,
     TransientError,
 )
-from worker.logging import get_logger
+from adapters.picqer.budget import RateLimitState, RequestBudget
+from adapters.picqer.models import ErrorBody, format_picqer_datetime
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 SERVICE = "Picqer"
 DEFAULT_TIMEOUT_SECONDS = 30.0

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from worker.types import JSONDict
+from adapters.types import JSONDict
 
 # -- loose scalar types ------------------------------------------------------------------------------
 

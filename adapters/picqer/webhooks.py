@@ -14,8 +14,8 @@ import json
 
 from pydantic import ValidationError
 
+from adapters.errors import WebhookRejected
 from adapters.picqer.models import PicqerEvent
-from worker.errors import WebhookRejected
 
 __all__ = ["ENVELOPE_KEYS", "SIGNATURE_HEADER", "PicqerEvent", "parse_event", "sign", "verify_signature"]
 

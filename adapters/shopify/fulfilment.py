@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
+from adapters.errors import ApiRejected
 from adapters.platform import Tracking
 from adapters.shopify.source import ShopifySource
-from worker.errors import ApiRejected
-from worker.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 # fulfillment order states that can still be fulfilled (closed/cancelled/on_hold cannot)
 FULFILLABLE_STATES = frozenset({"open", "in_progress"})

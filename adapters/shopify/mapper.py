@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
-from worker.errors import MappingError
+from adapters.errors import MappingError
 
 DEFAULT_PAID_STATUSES = ("paid", "partially_refunded")
 # money went back or was never taken: the order must not (or no longer) ship

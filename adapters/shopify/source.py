@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import structlog
 
+from adapters.errors import ConfigError, TransientError
 from adapters.source import OrderSource, PageRequest, Paginator, Record
-from worker.errors import ConfigError, TransientError
-from worker.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"

@@ -15,9 +15,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.errors import WebhookRejected
 from adapters.platform import ShopWebhook
-from worker.config import SourceSettings
-from worker.errors import WebhookRejected
+from adapters.settings import ShopConnection
 
 ORDER_TOPIC_PREFIX = "orders/"
 
@@ -37,7 +37,7 @@ def shopify_header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: SourceSettings) -> ShopWebhook:
+def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnection) -> ShopWebhook:
     """The verified webhook; ``WebhookRejected`` (401 bad signature, 400 bad body) otherwise."""
     _check_signature(raw, shopify_header(headers, "hmac-sha256"), settings)
     topic = shopify_header(headers, "topic")
@@ -68,7 +68,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: SourceSetti
     )
 
 
-def _check_signature(raw: bytes, header: str | None, settings: SourceSettings) -> None:
+def _check_signature(raw: bytes, header: str | None, settings: ShopConnection) -> None:
     secrets = [
         secret.get_secret_value()
         for secret in (settings.webhook_secret, settings.previous_webhook_secret)

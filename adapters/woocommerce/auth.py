@@ -6,7 +6,7 @@ it; WooCommerce then answers 401 "Consumer key is missing" and its docs say to s
 server showed it drops the header, every later request uses the query string.
 
 Query strings reach web server access logs, so they are only used when asked for or needed; our
-own errors strip them (``worker.errors.ApiError``) and no log line here carries a URL.
+own errors strip them (``adapters.errors.ApiError``) and no log line here carries a URL.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import httpx
+import structlog
 
-from worker.logging import get_logger
-
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 # what WooCommerce answers when no credentials reached it (see class-wc-rest-authentication.php)
 MISSING_KEY_PHRASE = "consumer key is missing"

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
+
 from adapters.platform import Tracking
 from adapters.woocommerce.source import WooCommerceSource
-from worker.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 COMPLETED = "completed"
 # a shipment of an order the shop has given up on is not the shop's news any more; a person decides

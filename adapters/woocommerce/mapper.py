@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
+from adapters.errors import MappingError
 from adapters.woocommerce.source import parse_woo_date
-from worker.errors import MappingError
 
 PLATFORM = "woocommerce"
 DEFAULT_PAID_STATUSES = ("processing",)

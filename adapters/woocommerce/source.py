@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 
 import httpx
 
+from adapters.errors import ConfigError, TransientError
+from adapters.settings import ShopConnection
 from adapters.source import OrderSource, PageRequest, Paginator, Record
 from adapters.woocommerce.auth import WooCommerceAuth
-from worker.config import SourceSettings
-from worker.errors import ConfigError, TransientError
 
 API_PATH = "/wp-json/wc/v3/"
 MAX_PER_PAGE = 100  # WooCommerce rejects more with 400 rest_invalid_param
@@ -100,7 +100,7 @@ class WooCommerceSource(OrderSource):
 
     def __init__(
         self,
-        settings: SourceSettings,
+        settings: ShopConnection,
         *,
         query_string_auth: bool = False,
         per_page: int = MAX_PER_PAGE,

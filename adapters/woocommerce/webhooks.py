@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.errors import WebhookRejected
 from adapters.platform import ShopWebhook
-from worker.config import SourceSettings
-from worker.errors import WebhookRejected
+from adapters.settings import ShopConnection
 
 SIGNATURE_HEADER = "x-wc-webhook-signature"
 TOPIC_HEADER = "x-wc-webhook-topic"
@@ -40,7 +40,7 @@ def order_version_key(order: Mapping[str, Any]) -> str:
     return f"woocommerce:order:{order.get('id')}:{order.get('date_modified_gmt') or ''}"
 
 
-def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: SourceSettings) -> ShopWebhook:
+def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnection) -> ShopWebhook:
     """A verified webhook; ``WebhookRejected`` (401 bad or missing signature, 400 bad body)."""
     lowered = {name.lower(): value for name, value in headers.items()}
     signature = lowered.get(SIGNATURE_HEADER)
@@ -55,7 +55,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: SourceSetti
     return _parse(raw, lowered)
 
 
-def _signature_matches(raw: bytes, signature: str, settings: SourceSettings) -> bool:
+def _signature_matches(raw: bytes, signature: str, settings: ShopConnection) -> bool:
     secrets = [
         secret.get_secret_value()
         for secret in (settings.webhook_secret, settings.previous_webhook_secret)

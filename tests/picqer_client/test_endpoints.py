@@ -27,7 +27,7 @@ from adapters.picqer.models import (
     Tag,
 )
 from tests.picqer_client.conftest import API_KEY, BASE_URL, FakePicqer, doc_example
-from worker.config import DEFAULT_USER_AGENT
+from adapters.settings import DEFAULT_USER_AGENT
 
 ORDER = {"idorder": 16860, "orderid": "20130028", "status": "concept", "reference": "shop-1001"}
 TAG = {"idtag": 223, "title": "Zomer", "color": "#03008a", "inherit": False, "textColor": "#FFFFFF"}

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from adapters.types import PICQER
 from worker.db.models import SyncCursor, utcnow
 
-PICQER_CURSOR = "picqer"  # the reconcile's cursor; shop polls use their source name
+PICQER_CURSOR = PICQER  # the reconcile's cursor; shop polls use their source name
 
 
 def get_cursor(session: Session, *, source: str) -> SyncCursor | None:

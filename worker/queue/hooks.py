@@ -18,6 +18,7 @@ from adapters.picqer.client import PicqerClient
 from adapters.picqer.models import Hook
 from adapters.registry import get_platform
 from adapters.source import OrderSource
+from adapters.types import PICQER
 from worker import metrics
 from worker.config import Settings, SourceSettings
 from worker.db import hooks as hook_repo
@@ -34,7 +35,7 @@ PICQER_HOOK_EVENTS = (
     "orders.resumed",
     "picklists.shipments.created",
 )
-PICQER_TARGET = "picqer"
+PICQER_TARGET = PICQER
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from adapters.platform import ShopWebhook
+from adapters.types import PICQER
 from worker import metrics
-from worker.config import RESERVED_SOURCE_NAME
 from worker.db import inbox as inbox_repo
 from worker.db.models import InboxEvent, utcnow
 from worker.db.session import session_scope
@@ -29,7 +29,7 @@ from worker.logging import get_logger
 log = get_logger(__name__)
 
 #: the inbox ``source`` of Picqer's own hooks; shop events use the source's name
-PICQER_INBOX_SOURCE = RESERVED_SOURCE_NAME  # no shop source may be called this (config.py)
+PICQER_INBOX_SOURCE = PICQER
 DEFAULT_GRACE_SECONDS = 120.0
 SWEEP_BATCH = 1000
 EVENT_KEY_CHARS = 255  # webhook_inbox.event_key

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.picqer.webhooks import parse_event, verify_signature
 from adapters.platform import ShopPlatform
+from adapters.types import PICQER
 from worker import metrics
 from worker.config import Settings, SourceSettings
 from worker.errors import ConfigError, WebhookRejected
@@ -25,7 +26,7 @@ from worker.queue.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload,
 
 log = get_logger(__name__)
 
-PICQER_TARGET = "picqer"
+PICQER_TARGET = PICQER
 
 PlatformLookup = Callable[[str], ShopPlatform]
 
