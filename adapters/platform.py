@@ -35,11 +35,17 @@ class ShopWebhook:
 
 @dataclass(frozen=True)
 class Tracking:
-    """One shipment's tracking, as the shop should show it."""
+    """One Picqer shipment's tracking, as the shop should show it.
 
-    trackingcode: str
+    ``idpicklist`` says which picklist (so which part of an order) shipped it; a shipment without a
+    tracking code still counts (the mirror knows its picklist shipped), but the adapters are handed
+    only shipments that have a code.
+    """
+
+    trackingcode: str | None
     trackingurl: str | None = None
     carrier: str | None = None
+    idpicklist: int | None = None
 
 
 MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]

@@ -82,7 +82,7 @@ def _track(tracking: Tracking) -> dict[str, str]:
     carrier = (tracking.carrier or "").strip()
     code = carrier.lower() if carrier.lower() in KNOWN_CARRIERS else "custom"
     return {
-        "track_number": tracking.trackingcode,
+        "track_number": tracking.trackingcode or "",
         "title": carrier or DEFAULT_TRACK_TITLE,
         "carrier_code": code,
     }

@@ -44,7 +44,7 @@ def report_fulfilment(source: WooCommerceSource, *, shop_order_id: str, tracking
     codes = [item for item in tracking if item.trackingcode]
     if codes:
         notes = " ".join(str(note.get("note") or "") for note in source.list_notes(shop_order_id))
-        missing = [item for item in codes if item.trackingcode not in notes]
+        missing = [item for item in codes if (item.trackingcode or "") not in notes]
         if missing:
             source.add_note(shop_order_id, tracking_note(missing), customer_note=True)
     if status != COMPLETED:

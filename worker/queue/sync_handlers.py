@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from adapters.draft import MappedOrder, ShopOrderState
 from adapters.picqer.budget import RequestBudget
 from adapters.picqer.webhooks import parse_event
-from adapters.platform import ShopPlatform, Tracking
+from adapters.platform import ShopPlatform
 from adapters.registry import get_platform
 from adapters.source import OrderSource
 from worker import metrics
@@ -217,11 +217,7 @@ class SyncHandlers:
             task = with_picqer_tracking(ctx, task)  # its shipments hook may be lost or late
             source = self.settings.source(task.source)
             platform = self._platforms(source.platform)
-            tracking = [
-                Tracking(trackingcode=item.trackingcode, trackingurl=item.trackingurl, carrier=item.carrier)
-                for item in task.shipments
-                if item.trackingcode
-            ]
+            tracking = [item for item in task.shipments if item.trackingcode]
             shop = self._open_source(source)
             try:
                 platform.report_fulfilment(shop, shop_order_id=task.shop_order_id, tracking=tracking)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from adapters.platform import Tracking
 from worker.db import orders
 from worker.db.models import Order, utcnow
 from worker.db.session import session_scope
@@ -21,14 +22,6 @@ from worker.logging import get_logger
 from worker.sync.context import SyncContext
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Tracking:
-    trackingcode: str | None
-    trackingurl: str | None
-    carrier: str | None
-    idpicklist: int | None = None
 
 
 @dataclass(frozen=True)
