@@ -23,13 +23,20 @@ from adapters.picqer.models import (
     Tag,
     Warehouse,
 )
-from adapters.picqer.status import FINAL_STATUSES, OPEN_STATUSES, UNPROCESSED_STATUSES, PicqerStatus
+from adapters.picqer.status import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    PICKING_STATUSES,
+    UNPROCESSED_STATUSES,
+    PicqerStatus,
+)
 from adapters.picqer.webhooks import SIGNATURE_HEADER, parse_event, sign, verify_signature
 
 __all__ = [
     "FINAL_STATUSES",
     "OPEN_STATUSES",
     "ORDER_FILTERS",
+    "PICKING_STATUSES",
     "SIGNATURE_HEADER",
     "UNPROCESSED_STATUSES",
     "Customer",

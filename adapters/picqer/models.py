@@ -418,6 +418,11 @@ class Shipment(PicqerModel):
         # Picqer has named this field both ways over time
         return self.trackingurl or self.tracktraceurl
 
+    @property
+    def carrier_name(self) -> str | None:
+        """The carrier as a buyer knows it: the public name first, the internal keys last."""
+        return self.public_providername or self.providername or self.carrier_key or self.provider
+
 
 class Hook(PicqerModel):
     idhook: int

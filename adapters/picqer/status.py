@@ -1,4 +1,5 @@
-"""Picqer's order statuses (Orders doc: concept, expected, processing, paused, completed, cancelled).
+"""Picqer's order statuses (Orders doc: concept, expected, processing, paused, completed, cancelled)
+and picklist statuses.
 
 Defined once here; every rule that asks "may this order still change?" reads these sets.
 """
@@ -33,6 +34,17 @@ class PicqerStatus(StrEnum):
             return None
 
 
+class PicklistStatus(StrEnum):
+    """A picklist's ``status`` (Picklists doc: new, closed, snoozed, cancelled; ``paused`` follows from
+    the ``picklists.paused`` hook, UNCONFIRMED as a status word)."""
+
+    NEW = "new"
+    CLOSED = "closed"
+    SNOOZED = "snoozed"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
 _RANK: Final = {
     PicqerStatus.CONCEPT: 0,
     PicqerStatus.EXPECTED: 0,
@@ -53,6 +65,8 @@ OPEN_STATUSES: Final = (
 FINAL_STATUSES: Final = frozenset({PicqerStatus.COMPLETED, PicqerStatus.CANCELLED})
 # not yet processed: may still be processed, edited (concept) or cancelled without force
 UNPROCESSED_STATUSES: Final = frozenset({PicqerStatus.CONCEPT, PicqerStatus.EXPECTED})
+# in the warehouse's hands: cancelling needs force, or a pause for a person to decide
+PICKING_STATUSES: Final = frozenset({PicqerStatus.PROCESSING, PicqerStatus.PAUSED})
 
 
 def status_rank(value: str | None) -> int:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from adapters.picqer.status import PicqerStatus
 from worker.db.models import Order, OrderLine, Picklist, Shipment, SyncState, utcnow
 from worker.errors import ConfigError
 
@@ -184,7 +185,7 @@ def reset_for_retry(session: Session, *, order_ids: Sequence[int] | None = None)
 def list_to_fulfil(session: Session, *, source: str | None = None, limit: int = 100) -> list[Order]:
     """Orders completed in Picqer whose fulfilment the shop has not heard of yet, oldest first."""
     statement = select(Order).where(
-        Order.picqer_status == "completed", col(Order.fulfilment_reported_at).is_(None)
+        Order.picqer_status == PicqerStatus.COMPLETED, col(Order.fulfilment_reported_at).is_(None)
     )
     if source is not None:
         statement = statement.where(Order.source == source)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from adapters.picqer.models import PicqerOrder
+from adapters.picqer.status import UNPROCESSED_STATUSES, PicqerStatus
 from worker.db.models import Order, SyncState, SyncStep
 from worker.db.session import session_scope
 from worker.logging import get_logger
@@ -48,7 +49,11 @@ def pick_candidate(ctx: SyncContext, candidates: list[PicqerOrder], *, order: Or
     """The live order among ``candidates`` that no other mirror row owns (oldest first) and that
     matches what we sent, when we know what we sent."""
     live = sorted(
-        (c for c in candidates if c.status != "cancelled" and not _evidently_other(c, order.pushed_draft)),
+        (
+            c
+            for c in candidates
+            if c.status != PicqerStatus.CANCELLED and not _evidently_other(c, order.pushed_draft)
+        ),
         key=lambda c: c.idorder,
     )
     if not live:
@@ -76,7 +81,7 @@ def adopt(
     ctx: SyncContext, order: Order, picqer: PicqerOrder, *, pushed_draft: dict[str, object] | None
 ) -> Order:
     """Link ``picqer`` to the row; the step follows Picqer's status (concept: tags and process remain)."""
-    processed = picqer.status not in ("concept", "expected", None)
+    processed = picqer.status is not None and picqer.status not in UNPROCESSED_STATUSES
     fields: dict[str, object] = {
         "idorder": picqer.idorder,
         "orderid": picqer.orderid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.draft import OrderDraft
+from adapters.picqer.status import FINAL_STATUSES
 from worker.db.models import Order, SyncState
 from worker.errors import ApiRejected
 from worker.logging import get_logger
@@ -17,8 +18,6 @@ from worker.sync.outcomes import PushKind, PushOutcome, outcome
 from worker.sync.record import draft_hash, draft_json, record
 
 log = get_logger(__name__)
-
-FINAL_STATUSES = ("completed", "cancelled")
 
 
 def changed_fields(old: OrderDraft | None, new: OrderDraft) -> dict[str, Any]:

@@ -8,18 +8,23 @@ Events about orders we did not push are logged and ignored.
 from __future__ import annotations
 
 from adapters.picqer.models import PicqerEvent
+from adapters.picqer.status import PicqerStatus
 from worker.db import orders
 from worker.db.session import session_scope
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
 from worker.sync.outcomes import EventKind, EventOutcome
-from worker.sync.status import apply_order_state
+from worker.sync.status import apply_order_state, record_shipment
 
 log = get_logger(__name__)
 
 SHIPMENT_EVENTS = ("picklists.shipments.created", "picklists.shipments.cancelled")
 # the status an event implies when its order object carries none
-IMPLIED_STATUS = {"orders.completed": "completed", "orders.paused": "paused", "orders.resumed": "processing"}
+IMPLIED_STATUS = {
+    "orders.completed": PicqerStatus.COMPLETED,
+    "orders.paused": PicqerStatus.PAUSED,
+    "orders.resumed": PicqerStatus.PROCESSING,
+}
 
 
 def apply_picqer_event(ctx: SyncContext, event: PicqerEvent) -> EventOutcome:
@@ -85,18 +90,8 @@ def _apply_shipment_event(ctx: SyncContext, event: PicqerEvent) -> EventOutcome:
                 idorder=shipment.idorder,
                 reason="not an order we pushed",
             )
-        orders.upsert_shipment(
-            session,
-            order_id=order.id,
-            idshipment=shipment.idshipment,
-            idpicklist=shipment.idpicklist,
-            trackingcode=shipment.trackingcode,
-            trackingurl=shipment.tracking_url,
-            carrier=shipment.public_providername
-            or shipment.providername
-            or shipment.carrier_key
-            or shipment.provider,
-            cancelled=event.event.endswith(".cancelled") or bool(shipment.cancelled),
+        record_shipment(
+            session, order_id=order.id, shipment=shipment, cancelled=event.event.endswith(".cancelled")
         )
     log.info(
         "picqer_shipment_recorded",

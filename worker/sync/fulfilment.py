@@ -14,12 +14,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from adapters.picqer.status import PicklistStatus, PicqerStatus
 from adapters.platform import Tracking
 from worker.db import orders
 from worker.db.models import Order, utcnow
 from worker.db.session import session_scope
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
+from worker.sync.status import record_shipment
 
 log = get_logger(__name__)
 
@@ -46,7 +48,11 @@ def fulfilment_task(engine: Engine, *, order_id: int) -> FulfilmentTask | None:
     """One order's task (for an actor given the id), or None when there is nothing to report."""
     with session_scope(engine) as session:
         order = orders.get_order_by_id(session, order_id=order_id)
-        if order is None or order.picqer_status != "completed" or order.fulfilment_reported_at is not None:
+        if (
+            order is None
+            or order.picqer_status != PicqerStatus.COMPLETED
+            or order.fulfilment_reported_at is not None
+        ):
             return None
         return _task(session, order)
 
@@ -84,26 +90,14 @@ def with_picqer_tracking(ctx: SyncContext, task: FulfilmentTask) -> FulfilmentTa
     found = [
         shipment
         for picklist in picqer.picklists
-        if picklist.idpicklist not in known and picklist.status != "cancelled"
+        if picklist.idpicklist not in known and picklist.status != PicklistStatus.CANCELLED
         for shipment in ctx.picqer.list_picklist_shipments(picklist.idpicklist)
     ]
     if not found:
         return task
     with session_scope(ctx.engine) as session:
         for shipment in found:
-            orders.upsert_shipment(
-                session,
-                order_id=task.order_id,
-                idshipment=shipment.idshipment,
-                idpicklist=shipment.idpicklist,
-                trackingcode=shipment.trackingcode,
-                trackingurl=shipment.tracking_url,
-                carrier=shipment.public_providername
-                or shipment.providername
-                or shipment.carrier_key
-                or shipment.provider,
-                cancelled=bool(shipment.cancelled),
-            )
+            record_shipment(session, order_id=task.order_id, shipment=shipment)
         order = orders.get_order_by_id(session, order_id=task.order_id)
         refreshed = _task(session, order) if order is not None else task
     log.info(

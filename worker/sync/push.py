@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.draft import MappedOrder, OrderDraft, ShopOrderState
 from adapters.picqer.models import PicqerOrder
+from adapters.picqer.status import UNPROCESSED_STATUSES, PicqerStatus
 from worker.db import orders
 from worker.db.models import Order, OrderLine, SyncState, SyncStep
 from worker.db.session import session_scope
@@ -285,10 +286,12 @@ def _process(ctx: SyncContext, order: Order) -> Order:
     except ApiRejected:
         # processed already (an earlier attempt, or a person in Picqer)? then the step is done
         processed = ctx.picqer.get_order(idorder)
-        if processed.status in ("concept", "expected"):
+        if processed.status in UNPROCESSED_STATUSES:
             raise
-    status = processed.status if processed.status not in (None, "concept") else "processing"
     # Picqer processes in the background and may still answer "concept"; the hooks bring the rest
+    status = (
+        processed.status if processed.status not in (None, PicqerStatus.CONCEPT) else PicqerStatus.PROCESSING
+    )
     return record(
         ctx,
         order,

@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.picqer.models import PicqerOrder
 from adapters.picqer.pagination import PAGE_SIZE
+from adapters.picqer.status import OPEN_STATUSES, PicqerStatus
 from worker.db import cursors, orders
 from worker.db.models import Order, SyncStep
 from worker.db.session import session_scope
@@ -22,7 +23,7 @@ from worker.logging import get_logger
 from worker.sync.adopt import adopt, pick_candidate
 from worker.sync.context import SyncContext
 from worker.sync.foreground import run_with_retries
-from worker.sync.status import OPEN_STATUSES, apply_order_state
+from worker.sync.status import apply_order_state
 
 log = get_logger(__name__)
 
@@ -116,7 +117,7 @@ def _reconcile_one(ctx: SyncContext, picqer: PicqerOrder, summary: ReconcileSumm
             if order is None and picqer.reference
             else []
         )
-    if order is None and len(candidates) == 1 and picqer.status != "cancelled":
+    if order is None and len(candidates) == 1 and picqer.status != PicqerStatus.CANCELLED:
         order = _adopt(ctx, candidates[0], picqer, summary)
     if order is None:
         summary.unknown += 1

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from adapters.draft import MappedOrder, OrderDraft, ShopOrderState
+from adapters.picqer.status import FINAL_STATUSES, PICKING_STATUSES, UNPROCESSED_STATUSES, PicqerStatus
 from adapters.platform import ShopPlatform
 from adapters.source import OrderSource
 from worker.config import SourceSettings
@@ -34,7 +35,7 @@ from worker.db.models import Order, SyncState, SyncStep
 from worker.db.session import session_scope
 from worker.errors import ApiRejected, MappingError, SyncError
 from worker.logging import get_logger
-from worker.sync.changes import FINAL_STATUSES, changed_fields, lines_changed
+from worker.sync.changes import changed_fields, lines_changed
 from worker.sync.context import SyncContext
 from worker.sync.foreground import run_with_retries
 from worker.sync.outcomes import PushKind, PushOutcome
@@ -320,9 +321,9 @@ def _predict_cancel(row: Order | None, on_cancel_processing: str) -> tuple[Previ
         return Preview.UP_TO_DATE, "cancellation already handled"
     # the mirror's status may lag Picqer's; the real run asks Picqer before it acts
     status = row.picqer_status or "unknown"
-    if status in ("concept", "expected", "cancelled"):
+    if status in UNPROCESSED_STATUSES or status == PicqerStatus.CANCELLED:
         return Preview.WOULD_CANCEL, f"Picqer status {status}"
-    if status in ("processing", "paused"):
+    if status in PICKING_STATUSES:
         action = "force-cancel" if on_cancel_processing == "force_cancel" else "pause"
         return Preview.WOULD_CANCEL, f"Picqer status {status}: would {action} it"
     return Preview.WOULD_CONFLICT, f"cancelled in the shop after Picqer marked it {status}"

@@ -8,6 +8,7 @@ recorded as a conflict for a person (PRODUCT.md, behaviour 4).
 from __future__ import annotations
 
 from adapters.draft import MappedOrder, ShopOrderState
+from adapters.picqer.status import PICKING_STATUSES, UNPROCESSED_STATUSES, PicqerStatus
 from worker.db import orders
 from worker.db.models import Order, SyncState, SyncStep
 from worker.db.session import session_scope
@@ -58,21 +59,23 @@ def cancel_in_picqer(ctx: SyncContext, order: Order, mapped: MappedOrder) -> Pus
         apply_order_state(session, order, current)
     status = current.status
     reference = order.reference
-    if status == "cancelled":
+    if status == PicqerStatus.CANCELLED:
         return _cancelled(ctx, order, "already cancelled in Picqer")
-    if status in ("concept", "expected"):
+    if status in UNPROCESSED_STATUSES:
         ctx.picqer.cancel_order(order.idorder)
         return _cancelled(ctx, order, None)
-    if status in ("processing", "paused"):
+    if status in PICKING_STATUSES:
         settings = ctx.source_settings(order.source)
         policy = settings.on_cancel_processing if settings is not None else "pause"
         if policy == "force_cancel":
             ctx.picqer.cancel_order(order.idorder, force=True)
             return _cancelled(ctx, order, "force-cancelled while being picked")
         reason = f"Cancelled in the shop (order {reference}); cancel it in Picqer or ship it by hand"
-        if status == "processing":
+        if status == PicqerStatus.PROCESSING:
             ctx.picqer.pause_order(order.idorder, reason)
-        order = record(ctx, order, sync_state=SyncState.PAUSED, picqer_status="paused", note=reason)
+        order = record(
+            ctx, order, sync_state=SyncState.PAUSED, picqer_status=PicqerStatus.PAUSED, note=reason
+        )
         log.warning("order_paused", source=order.source, reference=reference, idorder=order.idorder)
         return outcome(order, PushKind.PAUSED, reason)
     reason = f"cancelled in the shop after Picqer marked it {status}; refund or return it by hand"
@@ -88,7 +91,11 @@ def _cancelled(ctx: SyncContext, order: Order, note: str | None) -> PushOutcome:
     assert order.id is not None
     with session_scope(ctx.engine) as session:
         order = orders.update_order(
-            session, order_id=order.id, sync_state=SyncState.CANCELLED, picqer_status="cancelled", note=note
+            session,
+            order_id=order.id,
+            sync_state=SyncState.CANCELLED,
+            picqer_status=PicqerStatus.CANCELLED,
+            note=note,
         )
     log.info("order_cancelled", source=order.source, reference=order.reference, idorder=order.idorder)
     return outcome(order, PushKind.CANCELLED, note)

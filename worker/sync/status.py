@@ -7,13 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from adapters.picqer.models import PicqerOrder
+from adapters.picqer.models import PicqerOrder, Shipment
+from adapters.picqer.status import PicqerStatus, status_rank
 from worker.db import orders
 from worker.db.models import Order, utcnow
-
-# how far along an order is; with equal ``updated`` stamps only a step forward is taken
-STATUS_RANK = {"expected": 0, "concept": 0, "processing": 1, "paused": 1, "completed": 2, "cancelled": 2}
-OPEN_STATUSES = ("concept", "processing", "paused", "expected")
 
 
 @dataclass(frozen=True)
@@ -31,11 +28,11 @@ def is_newer(
         return True
     if updated is None or stored_updated is None:
         # without stamps, only a clear step forward is safe to take
-        return STATUS_RANK.get(status, 0) > STATUS_RANK.get(stored_status, 0)
+        return status_rank(status) > status_rank(stored_status)
     if updated != stored_updated:
         return updated > stored_updated
     # Picqer stamps to the second; two changes within one second keep the one further along
-    return status != stored_status and STATUS_RANK.get(status, 0) > STATUS_RANK.get(stored_status, 0)
+    return status != stored_status and status_rank(status) > status_rank(stored_status)
 
 
 def apply_order_state(
@@ -62,8 +59,22 @@ def apply_order_state(
     fields: dict[str, object] = {"picqer_status": status, "picqer_updated": updated or order.picqer_updated}
     if picqer.orderid and not order.orderid:
         fields["orderid"] = picqer.orderid
-    newly_completed = status == "completed" and previous != "completed"
+    newly_completed = status == PicqerStatus.COMPLETED and previous != PicqerStatus.COMPLETED
     if newly_completed:
         fields["completed_at"] = utcnow()
     orders.update_order(session, order_id=order.id, **fields)
     return StateChange(changed=True, newly_completed=newly_completed, previous_status=previous)
+
+
+def record_shipment(session: Session, *, order_id: int, shipment: Shipment, cancelled: bool = False) -> None:
+    """Store one of Picqer's shipments of the order (its tracking), however it reached us."""
+    orders.upsert_shipment(
+        session,
+        order_id=order_id,
+        idshipment=shipment.idshipment,
+        idpicklist=shipment.idpicklist,
+        trackingcode=shipment.trackingcode,
+        trackingurl=shipment.tracking_url,
+        carrier=shipment.carrier_name,
+        cancelled=cancelled or bool(shipment.cancelled),
+    )
