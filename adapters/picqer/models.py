@@ -72,12 +72,6 @@ PicqerDateTime = Annotated[datetime | None, BeforeValidator(_picqer_datetime)]
 PicqerDate = Annotated[date | None, BeforeValidator(_picqer_date)]
 
 
-def parse_picqer_datetime(value: Any) -> datetime | None:
-    """Picqer's ``"YYYY-MM-DD HH:MM:SS"`` (or ISO 8601) as a naive datetime; None when unreadable."""
-    parsed = _picqer_datetime(value)
-    return parsed if isinstance(parsed, datetime) else None
-
-
 def format_picqer_datetime(value: datetime) -> str:
     """A datetime as Picqer's filters expect it: ``"YYYY-MM-DD HH:MM:SS"``."""
     return value.strftime("%Y-%m-%d %H:%M:%S")

@@ -32,13 +32,3 @@ def list_hook_registrations(session: Session, *, target: str | None = None) -> l
     return list(
         session.exec(statement.order_by(col(HookRegistration.target), col(HookRegistration.event))).all()
     )
-
-
-def delete_hook_registration(session: Session, *, target: str, remote_id: str) -> None:
-    hook = session.exec(
-        select(HookRegistration).where(
-            HookRegistration.target == target, HookRegistration.remote_id == remote_id
-        )
-    ).first()
-    if hook is not None:
-        session.delete(hook)

@@ -37,10 +37,6 @@ def store_inbox_event(
     return event
 
 
-def get_inbox_event(session: Session, *, inbox_id: int) -> InboxEvent | None:
-    return session.get(InboxEvent, inbox_id)
-
-
 def mark_inbox_processed(session: Session, *, inbox_id: int, at: datetime | None = None) -> None:
     event = session.get(InboxEvent, inbox_id)
     if event is not None:

@@ -32,7 +32,6 @@ from worker.sync.shop_state import cancel_in_picqer, skip_unready
 log = get_logger(__name__)
 
 UNKNOWN_PRODUCT_ERROR = 24  # "Product you are trying to order, does not exists"
-_PENDING_STEPS = (SyncStep.CREATED, SyncStep.TAGGING, SyncStep.TAGGED, SyncStep.PROCESSING)
 
 
 class UnknownProduct(FatalError):
