@@ -7,13 +7,14 @@ holds a secret, an address or a payload: orders are named by source and referenc
 
 from __future__ import annotations
 
-import html
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
@@ -184,73 +185,54 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
 
 
-def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
-    if not rows:
-        return f"<p class='empty'>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(item)}</th>" for item in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+def _source_row(source: SourceStatus, states: list[str]) -> list[str]:
+    return [
+        source.name + ("" if source.enabled else " (disabled)"),
+        source.platform,
+        _when(source.cursor),
+        format_lag(source.lag_seconds),
+        *[str(source.orders_by_state.get(state, 0)) for state in states],
+    ]
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    # autoescape on for every template: values come from shops (references, reasons) and must not
+    # become markup; built once, on first use, not at import
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("worker.receiver", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    environment.filters["when"] = _when
+    return environment
 
 
 def render_status_html(report: StatusReport) -> str:
-    """The status page: one self-contained HTML document, every value escaped."""
+    """The status page (``templates/status.html``): one self-contained HTML document, every value escaped."""
     states = sorted(
         {state for source in report.sources for state in source.orders_by_state} | set(report.orders_by_state)
-    )
-    sources = _table(
-        ["source", "platform", "cursor", "lag", *states],
-        [
-            [
-                source.name + ("" if source.enabled else " (disabled)"),
-                source.platform,
-                _when(source.cursor),
-                format_lag(source.lag_seconds),
-                *[str(source.orders_by_state.get(state, 0)) for state in states],
-            ]
-            for source in report.sources
-        ],
-        "no sources configured",
-    )
-    failures = _table(
-        ["source", "reference", "step", "reason", "since"],
-        [[f.source, f.reference, f.step or "-", f.reason, _when(f.updated_at)] for f in report.failures],
-        "no failed orders",
-    )
-    hooks_table = _table(
-        ["target", "event", "address", "active", "last checked"],
-        [
-            [h.target, h.event, h.address, "yes" if h.active else "NO", _when(h.last_checked_at)]
-            for h in report.hooks
-        ],
-        "no hooks registered",
     )
     if report.queue_depth is None:
         queue = "unknown"
     else:
         queue = ", ".join(f"{name}: {depth}" for name, depth in report.queue_depth.items()) or "0"
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in report.notes)
-    inbox = report.inbox
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>picqer-sync status</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
-th, td {{ border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top; }}
-th {{ background: #f4f4f4; }} .empty {{ color: #777; }}
-</style></head><body>
-<h1>picqer-sync status</h1>
-<p>Generated {_when(report.generated_at)}. Orders by state: {
-        html.escape(", ".join(f"{k}: {v}" for k, v in sorted(report.orders_by_state.items())) or "none")
-    }. Reconcile cursor: {_when(report.reconcile_cursor)}.</p>
-<ul>{notes}</ul>
-<h2>Sources</h2>{sources}
-<h2>Failures</h2>{failures}
-<h2>Inbox and queue</h2>
-<p>Webhooks waiting: {inbox.pending} (oldest {_when(inbox.oldest_pending_at)}); given up: {inbox.given_up}.
-Queue depth: {html.escape(queue)}.</p>
-<h2>Hooks</h2>{hooks_table}
-</body></html>
-"""
+    return (
+        _templates()
+        .get_template("status.html")
+        .render(
+            report=report,
+            states=states,
+            orders_by_state=", ".join(f"{k}: {v}" for k, v in sorted(report.orders_by_state.items())),
+            source_rows=[_source_row(source, states) for source in report.sources],
+            failure_rows=[
+                [f.source, f.reference, f.step or "-", f.reason, _when(f.updated_at)] for f in report.failures
+            ],
+            hook_rows=[
+                [h.target, h.event, h.address, "yes" if h.active else "NO", _when(h.last_checked_at)]
+                for h in report.hooks
+            ],
+            queue=queue,
+        )
+    )
