@@ -20,10 +20,11 @@ demo: $(STAMP)  ## the whole pipeline against the sandbox, end to end
 test: $(STAMP)  ## the default test run (SQLite and fakeredis locally; real PostgreSQL and Redis under CI=true)
 	$(BIN)/pytest -m "not bench and not chaos" -q
 
-lint: $(STAMP)  ## ruff and mypy strict
+lint: $(STAMP)  ## ruff, mypy strict, and the layering contracts (import-linter, in pyproject.toml)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field
 
 
 @dataclass
@@ -47,6 +48,17 @@ class DeliveryFaults:
     duplicate_rate: float = 0.0  # chance a delivery is sent twice
     drop_rate: float = 0.0  # chance a delivery is never sent
     reorder: bool = False  # hold each delivery back and send it after the next one
+
+
+class DeliveryFaultsBody(BaseModel):
+    """The body of ``POST /_sandbox/<name>/webhooks/faults`` as the shop simulators validate it."""
+
+    duplicate_rate: float = Field(default=0.0, ge=0, le=1)
+    drop_rate: float = Field(default=0.0, ge=0, le=1)
+    reorder: bool = False
+
+    def faults(self) -> DeliveryFaults:
+        return DeliveryFaults(**self.model_dump())
 
 
 @dataclass

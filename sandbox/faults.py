@@ -12,6 +12,10 @@ Rule JSON (``POST /_sandbox/<name>/faults``)::
 
 Shorthands are accepted too: ``{"error_rate": 0.3}``, ``{"delay": 1.0}``,
 ``{"timeout_after_write": {"count": 1, "delay": 2.0}}``, each with optional ``method``/``path``/``count``.
+
+Every simulator with API faults keeps its rules in a ``FaultInjector``; the shop simulators take their
+own control JSON (WooCommerce's ``fail_next``, Magento's ``{status, count}``) and build error rules
+from it, with ``retry_after`` for the ``Retry-After`` header those answers carry.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class FaultRule:
     status: int | None = None
     delay: float = 0.0
     count: int | None = None  # remaining firings; None means until cleared
+    retry_after: float | None = None  # an error answer's Retry-After header, when set
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
@@ -47,7 +52,10 @@ class FaultRule:
         return self.path is None or fnmatch.fnmatchcase(path.rstrip("/") or "/", self.path.rstrip("/") or "/")
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        shown = asdict(self)
+        if self.retry_after is None:
+            del shown["retry_after"]  # only the shop simulators set it; Picqer's rule JSON never had it
+        return shown
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class BeforeFault:
 
     delay: float = 0.0
     status: int | None = None
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class FaultInjector:
     def before(self, method: str, path: str) -> BeforeFault:
         delay = 0.0
         status: int | None = None
+        retry_after: float | None = None
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path):
@@ -99,10 +109,10 @@ class FaultInjector:
                     delay = max(delay, rule.delay)
                     self._spend(rule)
                 elif rule.kind == "error" and status is None and self._random.random() < rule.rate:
-                    status = rule.status or 500
+                    status, retry_after = rule.status or 500, rule.retry_after
                     self._spend(rule)
             self._expire()
-        return BeforeFault(delay=delay, status=status)
+        return BeforeFault(delay=delay, status=status, retry_after=retry_after)
 
     def after_write(self, method: str, path: str) -> AfterWriteFault | None:
         with self._lock:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.clock import Clock
+from sandbox.magento.errors import MagentoError
 
 Record = dict[str, Any]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -29,16 +30,6 @@ DEFAULT_ADDRESS: Record = {
     "region": None,
     "telephone": "+31 20 123 4567",
 }
-
-
-class MagentoError(Exception):
-    """An answer in Magento's error shape: ``{"message": ..., "parameters": [...]}`` with ``status``."""
-
-    def __init__(self, status: int, message: str, parameters: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.parameters = parameters or []
 
 
 NOT_FOUND = "The entity that was requested doesn't exist. Verify the entity and try again."

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -38,15 +38,13 @@ from sandbox.faults import FaultSpecError, parse_fault_spec
 from sandbox.picqer import catalog, fulfilment, lifecycle
 from sandbox.picqer.errors import PicqerError, invalid, missing, wrong_status
 from sandbox.picqer.models import CONCEPT, EXPECTED, Product
+from sandbox.picqer.ports import ControlPort
 from sandbox.picqer.serialize import order_json, product_json, shipment_json
 from sandbox.picqer.state import PicqerState
 from sandbox.picqer.stock import change_stock, stock_rows
 
-if TYPE_CHECKING:
-    from sandbox.picqer.simulator import PicqerSimulator
 
-
-def build_control_router(sim: PicqerSimulator) -> APIRouter:
+def build_control_router(sim: ControlPort) -> APIRouter:
     router = APIRouter()
 
     async def run(action: Callable[[PicqerState], Any], status: int = 200) -> Response:

@@ -28,7 +28,7 @@ NOT_IMPLEMENTED = 8
 
 
 class PicqerError(Exception):
-    """Raised by the simulator's rules; the gateway turns it into Picqer's error answer."""
+    """Raised by the simulator's rules; the API turns it into Picqer's error answer."""
 
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)

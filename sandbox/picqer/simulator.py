@@ -1,6 +1,7 @@
 """The Picqer simulator: Picqer's Orders API and the resources around it, in memory.
 
-``api`` is mounted at ``/picqer/api/v1`` and ``control`` at ``/_sandbox/picqer`` (see control.py).
+``api`` (see api.py) is mounted at ``/picqer/api/v1`` and ``control`` (see control.py) at
+``/_sandbox/picqer``.
 """
 
 from __future__ import annotations
@@ -8,14 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import APIRouter
-
 from sandbox.clock import Clock
 from sandbox.delivery import WebhookDispatcher
 from sandbox.faults import FaultInjector
-from sandbox.picqer.api_routes import routes
+from sandbox.picqer.api import build_api_router
 from sandbox.picqer.control import build_control_router
-from sandbox.picqer.gateway import Gateway
 from sandbox.picqer.hooks import HookDelivery, build_deliveries, record_outcome
 from sandbox.picqer.requestlog import RequestLog
 from sandbox.picqer.seed import seed_demo
@@ -23,7 +21,6 @@ from sandbox.picqer.state import PicqerState
 from sandbox.ratelimit import SlidingWindowLimiter
 
 DEFAULT_RATE_LIMIT = 500  # Picqer's documented normal limit, requests per minute
-API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 T = TypeVar("T")
 
 
@@ -40,25 +37,13 @@ class PicqerSimulator:
     ) -> None:
         self.clock = clock
         self.dispatcher = dispatcher
+        self.api_key = api_key  # None: any non-empty key is accepted
         self.state = PicqerState(clock)
         self._rate_limit = rate_limit
         self.limiter = SlidingWindowLimiter(limit=rate_limit, now=clock.now)
         self.faults = FaultInjector()
         self.requests = RequestLog()
-        self.gateway = Gateway(
-            state=self.state,
-            routes=routes,
-            limiter=self.limiter,
-            faults=self.faults,
-            requests=self.requests,
-            dispatch=self.deliver,
-            api_key=api_key,
-        )
-        self.api = APIRouter()
-        # One catch-all route: see routing.py for why FastAPI's own routing is not used per endpoint.
-        self.api.add_api_route(
-            "/{path:path}", self.gateway.handle, methods=API_METHODS, include_in_schema=False
-        )
+        self.api = build_api_router(self)
         self.control = build_control_router(self)
 
     def reset(self) -> None:

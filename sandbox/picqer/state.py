@@ -143,7 +143,7 @@ class PicqerState:
         usable = [w for w in self.warehouses.values() if w.accept_orders and w.active]
         return sorted(usable, key=lambda w: (w.priority, w.idwarehouse))
 
-    # Events: raised by the rules, collected by the gateway once the request is done.
+    # Events: raised by the rules, collected by the simulator once the request is done.
 
     def emit(self, event: str, kind: SubjectKind, subject_id: int) -> None:
         self._events.append(PendingEvent(event, kind, subject_id, self.now()))

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from sandbox.shopify.simulator import DEMO_SHOP, ShopifySimulator
-from sandbox.shopify.store import DEFAULT_WEBHOOK_SECRET
+from sandbox.shopify.state import DEFAULT_WEBHOOK_SECRET
 
 __all__ = ["DEFAULT_WEBHOOK_SECRET", "DEMO_SHOP", "ShopifySimulator"]

@@ -9,18 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.shopify import fulfilment, paging, store
-from sandbox.shopify.store import OrderRecord, ShopState, StoreError
-
-if TYPE_CHECKING:
-    from sandbox.shopify.simulator import ShopifySimulator
+from sandbox.shopify import fulfilment, paging
+from sandbox.shopify.errors import StoreError
+from sandbox.shopify.ports import ApiPort
+from sandbox.shopify.state import SHOP_TIMEZONE, OrderRecord, ShopState
 
 ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
@@ -37,7 +36,7 @@ Answer = tuple[int, Any, dict[str, str]]
 Work = Callable[[ShopState, Request, Any], Answer]
 
 
-def build_api_router(sim: ShopifySimulator) -> APIRouter:
+def build_api_router(sim: ApiPort) -> APIRouter:
     router = APIRouter()
     root = "/{shop}/admin/api/{version}"
 
@@ -76,7 +75,7 @@ def build_api_router(sim: ShopifySimulator) -> APIRouter:
     return router
 
 
-def _answer(sim: ShopifySimulator, shop: str, request: Request, raw: bytes, work: Work) -> Response:
+def _answer(sim: ApiPort, shop: str, request: Request, raw: bytes, work: Work) -> Response:
     state = sim.shop(shop)
     token = request.headers.get(ACCESS_TOKEN_HEADER)
     if not token or (state.access_token is not None and token != state.access_token):
@@ -122,7 +121,7 @@ def _moment(filters: dict[str, str], name: str) -> datetime | None:
         moment = datetime.fromisoformat(filters[name])
     except ValueError:
         raise StoreError(400, {name: ["is not a valid ISO 8601 date"]}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=store.SHOP_TIMEZONE)
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHOP_TIMEZONE)
 
 
 def _matcher(filters: dict[str, str]) -> Callable[[OrderRecord], bool]:
@@ -242,7 +241,7 @@ def _get_webhook(state: ShopState, request: Request) -> Answer:
     raise StoreError(404, "Not Found")
 
 
-def _create_webhook(sim: ShopifySimulator, state: ShopState, request: Request, body: Any) -> Answer:
+def _create_webhook(sim: ApiPort, state: ShopState, request: Request, body: Any) -> Answer:
     hook = _object(body).get("webhook")
     if not isinstance(hook, dict):
         raise StoreError(400, {"webhook": "Required parameter missing or invalid"})
@@ -255,7 +254,7 @@ def _create_webhook(sim: ShopifySimulator, state: ShopState, request: Request, b
     return 201, {"webhook": subscription.as_json()}, {}
 
 
-def _delete_webhook(sim: ShopifySimulator, state: ShopState, request: Request) -> Answer:
+def _delete_webhook(sim: ApiPort, state: ShopState, request: Request) -> Answer:
     try:
         webhook_id = int(request.path_params["webhook_id"])
     except ValueError:

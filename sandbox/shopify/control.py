@@ -6,19 +6,17 @@ store's subscriptions (made here with ``webhook-addresses`` or through ``webhook
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.delivery import DeliveryFaults
-from sandbox.shopify.store import StoreError
-from sandbox.shopify.subscriptions import DEFAULT_TOPICS
+from sandbox.delivery import DeliveryFaultsBody
+from sandbox.shopify.errors import StoreError
+from sandbox.shopify.ports import ControlPort
 from sandbox.shopify.templates import template
-
-if TYPE_CHECKING:
-    from sandbox.shopify.simulator import ShopifySimulator
+from sandbox.shopify.webhooks import DEFAULT_TOPICS
 
 
 class NewOrder(BaseModel):
@@ -67,13 +65,7 @@ class Cancel(BaseModel):
     reason: Literal["customer", "fraud", "inventory", "declined", "other"] = "customer"
 
 
-class Faults(BaseModel):
-    duplicate_rate: float = Field(default=0.0, ge=0, le=1)
-    drop_rate: float = Field(default=0.0, ge=0, le=1)
-    reorder: bool = False
-
-
-def build_control_router(sim: ShopifySimulator) -> APIRouter:
+def build_control_router(sim: ControlPort) -> APIRouter:
     router = APIRouter()
 
     def guarded(work: Any) -> Any:
@@ -96,8 +88,8 @@ def build_control_router(sim: ShopifySimulator) -> APIRouter:
 
     @router.put("/faults")
     @router.post("/webhooks/faults")  # the same path as every other simulator's
-    def set_faults(faults: Faults) -> dict[str, Any]:
-        sim.dispatcher.faults = DeliveryFaults(**faults.model_dump())
+    def set_faults(faults: DeliveryFaultsBody) -> dict[str, Any]:
+        sim.dispatcher.faults = faults.faults()
         return faults.model_dump()
 
     @router.post("/faults/flush")

@@ -10,7 +10,9 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sandbox.shopify.store import LOCATION_ID, OrderRecord, ShopState, StoreError, line_ref, new_id, touch
+from sandbox.shopify.errors import StoreError
+from sandbox.shopify.state import OrderRecord, ShopState, new_id
+from sandbox.shopify.store import LOCATION_ID, line_ref, touch
 
 
 def fulfillment_order(state: ShopState, record: OrderRecord) -> dict[str, Any]:

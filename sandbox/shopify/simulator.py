@@ -1,29 +1,29 @@
 """The Shopify simulator: stores with orders, the Admin REST API, signed order webhooks.
 
-Mounted by ``sandbox/app.py``: ``api`` at ``/shopify`` (so a store's API root is
-``/shopify/{shop}/admin/api/{version}/``) and ``control`` at ``/_sandbox/shopify``. Stores are
-created on first use. Every method is thread-safe; webhooks are sent after the lock is released,
-so a receiver that calls back into the API never deadlocks.
+Mounted by ``sandbox/app.py``: ``api`` (see api.py) at ``/shopify``, so a store's API root is
+``/shopify/{shop}/admin/api/{version}/``, and ``control`` (see control.py) at ``/_sandbox/shopify``.
+Stores are created on first use. Every method is thread-safe; webhooks are sent after the lock is
+released, so a receiver that calls back into the API never deadlocks.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
-from sandbox.shopify import fulfilment, store
-from sandbox.shopify.bucket import DEFAULT_BUCKET_SIZE, DEFAULT_LEAK_PER_SECOND, LeakyBucket
-from sandbox.shopify.signing import sign
-from sandbox.shopify.store import OrderRecord, ShopState, StoreError, Subscription
+from sandbox.ratelimit import DEFAULT_BUCKET_SIZE, DEFAULT_LEAK_PER_SECOND
+from sandbox.shopify import fulfilment, store, webhooks
+from sandbox.shopify.api import build_api_router
+from sandbox.shopify.control import build_control_router
+from sandbox.shopify.state import OrderRecord, ShopifyState, ShopState, Subscription
 from sandbox.shopify.templates import template
 
 DEMO_SHOP = "demo-shop"
+DEFAULT_API_VERSION = "2026-07"
 T = TypeVar("T")
 
 
@@ -37,18 +37,12 @@ class ShopifySimulator:
         dispatcher: WebhookDispatcher,
         bucket_size: int = DEFAULT_BUCKET_SIZE,
         leak_per_second: float = DEFAULT_LEAK_PER_SECOND,
-        api_version: str = store.DEFAULT_API_VERSION,
+        api_version: str = DEFAULT_API_VERSION,
     ) -> None:
-        from sandbox.shopify.api import build_api_router
-        from sandbox.shopify.control import build_control_router
-
         self.clock = clock
         self.dispatcher = dispatcher
         self.api_version = api_version
-        self._bucket_size = bucket_size
-        self._leak_per_second = leak_per_second
-        self._lock = threading.RLock()
-        self._shops: dict[str, ShopState] = {}
+        self.state = ShopifyState(bucket_size=bucket_size, leak_per_second=leak_per_second)
         self.api = build_api_router(self)
         self.control = build_control_router(self)
 
@@ -56,15 +50,10 @@ class ShopifySimulator:
 
     def shop(self, name: str) -> ShopState:
         """The store called ``name``, created empty on first use."""
-        with self._lock:
-            if name not in self._shops:
-                bucket = LeakyBucket(size=self._bucket_size, leak_per_second=self._leak_per_second)
-                self._shops[name] = ShopState(name=name, bucket=bucket)
-            return self._shops[name]
+        return self.state.shop(name)
 
     def reset(self) -> None:
-        with self._lock:
-            self._shops.clear()
+        self.state.clear()
 
     def seed_demo(self) -> None:
         """``demo-shop`` with paid, authorized, cancelled and partly refunded orders."""
@@ -79,7 +68,7 @@ class ShopifySimulator:
 
     def configure(self, shop: str, **settings: Any) -> dict[str, Any]:
         """Set webhook_secret, access_token, bucket_size, leak_per_second; None leaves one unchanged."""
-        with self._lock:
+        with self.state.lock:
             state = self.shop(shop)
             if settings.get("webhook_secret") is not None:
                 state.webhook_secret = settings["webhook_secret"]
@@ -139,16 +128,16 @@ class ShopifySimulator:
         return result
 
     def fulfillments(self, shop: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return json.loads(json.dumps(self.shop(shop).fulfillments))  # type: ignore[no-any-return]
+        with self.state.lock:
+            return _copy(self.shop(shop).fulfillments)
 
     def order(self, shop: str, order_id: int | str) -> dict[str, Any]:
-        with self._lock:
-            return _snapshot(self.shop(shop).order(order_id))
+        with self.state.lock:
+            return _copy(self.shop(shop).order(order_id).data)
 
     def orders(self, shop: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [_snapshot(record) for record in self.shop(shop).sorted_orders()]
+        with self.state.lock:
+            return [_copy(record.data) for record in self.shop(shop).sorted_orders()]
 
     # -- webhook subscriptions -----------------------------------------------------------------
 
@@ -156,31 +145,15 @@ class ShopifySimulator:
         self, shop: str, topic: str, address: str, *, api_version: str | None = None
     ) -> Subscription:
         """A subscription; 422 when this topic already goes to this address (as Shopify answers)."""
-        if topic not in store.ORDER_TOPICS:
-            raise StoreError(422, {"topic": ["Invalid topic specified."]})
-        if not address.startswith(("http://", "https://")):
-            raise StoreError(422, {"address": ["is invalid"]})
-        with self._lock:
-            state = self.shop(shop)
-            if any(sub.topic == topic and sub.address == address for sub in state.subscriptions):
-                raise StoreError(422, {"address": ["for this topic has already been taken"]})
-            subscription = Subscription(
-                id=store.new_id(),
-                topic=topic,
-                address=address,
-                api_version=api_version or self.api_version,
-                created_at=store.render_time(self._now()),
+        webhooks.check_subscription(topic, address)
+        with self.state.lock:
+            return webhooks.subscribe(
+                self.shop(shop), topic, address, api_version=api_version or self.api_version, now=self._now()
             )
-            state.subscriptions.append(subscription)
-            return subscription
 
     def unsubscribe(self, shop: str, subscription_id: int) -> None:
-        with self._lock:
-            state = self.shop(shop)
-            kept = [sub for sub in state.subscriptions if sub.id != subscription_id]
-            if len(kept) == len(state.subscriptions):
-                raise StoreError(404, "Not Found")
-            state.subscriptions = kept
+        with self.state.lock:
+            webhooks.unsubscribe(self.shop(shop), subscription_id)
 
     def deliveries(self) -> list[Delivery]:
         """The dispatcher's outbox, Shopify's deliveries only (the dispatcher may be shared)."""
@@ -195,6 +168,11 @@ class ShopifySimulator:
         self.dispatcher.dispatch(again)
         return again
 
+    def run_locked(self, work: Callable[[], T]) -> T:
+        """Run ``work`` under the simulator's lock (the API's reads)."""
+        with self.state.lock:
+            return work()
+
     # -- internals ---------------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -203,11 +181,11 @@ class ShopifySimulator:
     def _change(
         self, shop: str, apply: Callable[[ShopState], tuple[OrderRecord, list[str]]]
     ) -> dict[str, Any]:
-        with self._lock:
+        with self.state.lock:
             state = self.shop(shop)
             record, topics = apply(state)
-            deliveries = self._deliveries(state, record, topics)
-            snapshot = _snapshot(record)
+            deliveries = webhooks.deliveries(state, record, topics, self._now())
+            snapshot = _copy(record.data)
         for delivery in deliveries:
             self.dispatcher.dispatch(delivery)
         return snapshot
@@ -221,33 +199,7 @@ class ShopifySimulator:
 
         return self._change(shop, on_state)
 
-    def _deliveries(self, state: ShopState, record: OrderRecord, topics: list[str]) -> list[Delivery]:
-        body = json.dumps(record.data).encode("utf-8")
-        triggered_at = self._now().isoformat().replace("+00:00", "Z")
-        deliveries = []
-        for topic in topics:
-            event_id = str(uuid.uuid4())  # one event per topic; one delivery (webhook id) per subscription
-            for subscription in state.subscriptions:
-                if subscription.topic != topic:
-                    continue
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": topic,
-                    "X-Shopify-Hmac-Sha256": sign(body, state.webhook_secret),
-                    "X-Shopify-Shop-Domain": state.domain,
-                    "X-Shopify-API-Version": subscription.api_version,
-                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                    "X-Shopify-Event-Id": event_id,
-                    "X-Shopify-Triggered-At": triggered_at,
-                }
-                deliveries.append(Delivery(url=subscription.address, headers=headers, body=body, topic=topic))
-        return deliveries
 
-    def run_locked(self, work: Callable[[], T]) -> T:
-        """Run ``work`` under the simulator's lock (the API's reads)."""
-        with self._lock:
-            return work()
-
-
-def _snapshot(record: OrderRecord) -> dict[str, Any]:
-    return json.loads(json.dumps(record.data))  # type: ignore[no-any-return]
+def _copy(value: T) -> T:
+    """A deep copy through JSON, so no caller holds a piece of the live state."""
+    return cast(T, json.loads(json.dumps(value)))

@@ -1,121 +1,22 @@
-"""The simulated stores: orders in Shopify's REST shape and the changes a merchant makes to them.
+"""The merchant's changes to a store's orders, in Shopify's REST shape: create, pay, edit, refund, cancel.
 
 Functions here change a ``ShopState`` and return the webhook topics the change fires; the
-simulator holds the lock and sends the webhooks. Times are rendered as Shopify does (seconds, in
-the shop's time zone); each change moves an order's ``updated_at`` forward by at least a second,
-so two changes are never indistinguishable to a client that compares ``updated_at``.
+simulator holds the lock and sends the webhooks. Each change moves an order's ``updated_at``
+forward by at least a second, so two changes are never indistinguishable to a client that
+compares ``updated_at``.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.shopify.bucket import LeakyBucket
+from sandbox.shopify.errors import StoreError
+from sandbox.shopify.state import FIRST_ORDER_NUMBER, OrderRecord, ShopState, new_id, render_time
 
-SHOP_TIMEZONE = timezone(timedelta(hours=1))  # the demo shop is in Amsterdam (winter time)
-DEFAULT_WEBHOOK_SECRET = "shopify-sandbox-webhook-secret"
-DEFAULT_API_VERSION = "2026-07"
 LOCATION_ID = 24826418
-FIRST_ORDER_NUMBER = 1001
-ORDER_TOPICS = (
-    "orders/create",
-    "orders/updated",
-    "orders/paid",
-    "orders/cancelled",
-    "orders/fulfilled",
-    "orders/partially_fulfilled",
-    "orders/edited",
-    "orders/delete",
-)
 UNPAID_STATUSES = ("pending", "authorized", "partially_paid")
-
-
-class StoreError(Exception):
-    """A change Shopify would refuse: ``status`` and Shopify's ``errors`` value."""
-
-    def __init__(self, status: int, errors: Any) -> None:
-        super().__init__(str(errors))
-        self.status = status
-        self.errors = errors
-
-
-_ids = itertools.count(5_200_000_000_001)
-
-
-def new_id() -> int:
-    """A fresh id, unique across shops and kinds (Shopify ids are global int64s)."""
-    return next(_ids)
-
-
-def render_time(moment: datetime) -> str:
-    return moment.astimezone(SHOP_TIMEZONE).isoformat(timespec="seconds")
-
-
-@dataclass
-class Subscription:
-    id: int
-    topic: str
-    address: str
-    api_version: str
-    created_at: str
-    format: str = "json"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "address": self.address,
-            "topic": self.topic,
-            "created_at": self.created_at,
-            "updated_at": self.created_at,
-            "format": self.format,
-            "fields": [],
-            "metafield_namespaces": [],
-            "api_version": self.api_version,
-        }
-
-
-@dataclass
-class OrderRecord:
-    """An order's REST JSON plus what Shopify keeps beside it."""
-
-    data: dict[str, Any]
-    updated: datetime  # the keyset position; equals data["updated_at"]
-    fulfillment_order_id: int
-    fulfillment_line_ids: dict[int, int]  # line item id -> fulfillment order line item id
-
-    @property
-    def key(self) -> tuple[datetime, int]:
-        return self.updated, int(self.data["id"])
-
-
-@dataclass
-class ShopState:
-    name: str
-    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
-    access_token: str | None = None  # None: any non-empty token is accepted
-    bucket: LeakyBucket = field(default_factory=LeakyBucket)
-    orders: dict[int, OrderRecord] = field(default_factory=dict)
-    fulfillments: list[dict[str, Any]] = field(default_factory=list)
-    subscriptions: list[Subscription] = field(default_factory=list)
-    next_number: int = FIRST_ORDER_NUMBER
-    id: int = field(default_factory=new_id)
-
-    @property
-    def domain(self) -> str:
-        return f"{self.name}.myshopify.com"
-
-    def order(self, order_id: int | str) -> OrderRecord:
-        try:
-            return self.orders[int(order_id)]
-        except (KeyError, ValueError):
-            raise StoreError(404, "Not Found") from None
-
-    def sorted_orders(self) -> list[OrderRecord]:
-        return sorted(self.orders.values(), key=lambda record: record.key)
 
 
 def touch(record: OrderRecord, now: datetime) -> None:

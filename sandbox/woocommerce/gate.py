@@ -1,16 +1,101 @@
-"""What a request meets before its route: switchable faults, an optional rate limit, then the keys."""
+"""What a request meets before its route: switchable faults, an optional rate limit, then the keys.
+
+The faults are kept in the shared ``sandbox.faults`` and ``sandbox.ratelimit`` modules; ``WooFaults``
+speaks the WooCommerce control API's words for them (``fail_next``, ``rate_limit_per_minute``).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import glob
 import hmac
-import math
-import threading
+import re
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sandbox.clock import Clock
-from sandbox.woocommerce.state import ApiFaults, WooError
+from sandbox.faults import FaultInjector, FaultRule
+from sandbox.ratelimit import FixedWindowLimiter
+from sandbox.woocommerce.errors import WooError
+
+TOO_MANY_REQUESTS = "woocommerce_rest_too_many_requests"
+_ESCAPED = re.compile(r"\[([*?\[])\]")  # what glob.escape wraps in brackets
+
+
+@dataclass
+class FailNext:
+    """Answer one matching request with ``status`` (``method``/``path_suffix`` narrow it down)."""
+
+    status: int
+    retry_after: float | None = None
+    method: str | None = None
+    path_suffix: str | None = None  # e.g. "/notes"
+
+    def rule(self) -> FaultRule:
+        """The shared fault rule: one error answer, on any path ending in ``path_suffix``."""
+        path = None if self.path_suffix is None else "*" + glob.escape(self.path_suffix)
+        return FaultRule(
+            kind="error",
+            method=self.method,
+            path=path,
+            status=self.status,
+            count=1,
+            retry_after=self.retry_after,
+        )
+
+    @classmethod
+    def of(cls, rule: FaultRule) -> FailNext:
+        suffix = None if rule.path is None else _ESCAPED.sub(r"\1", rule.path.removeprefix("*"))
+        return cls(rule.status or 500, rule.retry_after, rule.method, suffix)
+
+
+class WooFaults:
+    """Switchable API misbehaviour. Woo has no rate limit of its own; hosts and WAFs add them.
+
+    ``fail_next`` is answered in order, one per matching request; ``strip_authorization`` is a host
+    that drops the Authorization header (CGI PHP).
+    """
+
+    def __init__(self, *, clock: Clock) -> None:
+        self.injector = FaultInjector()
+        self.limiter = FixedWindowLimiter(now=clock.now)
+        self.strip_authorization = False
+
+    @property
+    def fail_next(self) -> list[FailNext]:
+        return [FailNext.of(rule) for rule in self.injector.rules()]
+
+    @fail_next.setter
+    def fail_next(self, faults: list[FailNext]) -> None:
+        self.injector.clear()
+        self.injector.add([fault.rule() for fault in faults])
+
+    @property
+    def rate_limit_per_minute(self) -> int | None:
+        return self.limiter.limit
+
+    @rate_limit_per_minute.setter
+    def rate_limit_per_minute(self, limit: int | None) -> None:
+        self.limiter.limit = limit  # the minute's count so far stays
+
+    def clear(self) -> None:
+        """No faults and no rate limit (``DELETE /_sandbox/woocommerce/faults``)."""
+        self.fail_next = []
+        self.rate_limit_per_minute = None
+        self.strip_authorization = False
+
+    def reset(self) -> None:
+        self.clear()
+        self.limiter.reset()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "fail_next": [asdict(fault) for fault in self.fail_next],
+            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "strip_authorization": self.strip_authorization,
+        }
 
 
 class ApiGate:
@@ -19,45 +104,22 @@ class ApiGate:
     def __init__(self, *, clock: Clock, consumer_key: str | None, consumer_secret: str | None) -> None:
         """``consumer_key``/``consumer_secret``: the only accepted keys; ``None`` accepts any
         non-empty pair."""
-        self.clock = clock
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
-        self.faults = ApiFaults()
-        self._lock = threading.Lock()
-        self._window: tuple[int, int] = (0, 0)  # (minute, requests in it) for the optional rate limit
-
-    def reset(self) -> None:
-        with self._lock:
-            self.faults = ApiFaults()
-            self._window = (0, 0)
+        self.faults = WooFaults(clock=clock)
 
     def check(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
-        with self._lock:
-            fault = next((item for item in self.faults.fail_next if item.matches(method, path)), None)
-            if fault is not None:
-                self.faults.fail_next.remove(fault)
-                extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                if fault.status == 429:
-                    raise WooError(
-                        429, "woocommerce_rest_too_many_requests", "Too many requests.", headers=extra
-                    )
-                raise WooError(
-                    fault.status, "sandbox_fault", "Service unavailable (sandbox fault).", headers=extra
-                )
-            limit = self.faults.rate_limit_per_minute
-            if limit is not None:
-                moment = self.clock.now().timestamp()
-                minute = int(moment // 60)
-                count = self._window[1] + 1 if self._window[0] == minute else 1
-                self._window = (minute, count)
-                if count > limit:
-                    wait = str(max(1, math.ceil((minute + 1) * 60 - moment)))
-                    raise WooError(
-                        429,
-                        "woocommerce_rest_too_many_requests",
-                        "Too many requests.",
-                        headers={"Retry-After": wait},
-                    )
+        fault = self.faults.injector.before(method, path)
+        if fault.status is not None:
+            extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            if fault.status == 429:
+                raise WooError(429, TOO_MANY_REQUESTS, "Too many requests.", headers=extra)
+            raise WooError(
+                fault.status, "sandbox_fault", "Service unavailable (sandbox fault).", headers=extra
+            )
+        wait = self.faults.limiter.acquire()
+        if wait is not None:
+            raise WooError(429, TOO_MANY_REQUESTS, "Too many requests.", headers={"Retry-After": str(wait)})
         self._authenticate(headers, query)
 
     def _authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:

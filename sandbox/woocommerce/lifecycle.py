@@ -10,13 +10,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sandbox.woocommerce import orders as build
-from sandbox.woocommerce.state import OrderJSON, Shop, WooError, invalid_param
-from sandbox.woocommerce.store import ShopStore
+from sandbox.woocommerce.errors import WooError, invalid_param
+from sandbox.woocommerce.state import OrderJSON, Shop, WooState
+from sandbox.woocommerce.webhook_delivery import WebhookOutbox
 
 CREATABLE_STATUSES = ("pending", "processing", "on-hold")
 
 
-class OrderLifecycle(ShopStore):
+class OrderLifecycle:
+    """Order changes; each one bumps ``date_modified`` and sends its webhooks once the lock is released."""
+
+    def __init__(self, state: WooState, hooks: WebhookOutbox) -> None:
+        self.state = state
+        self.hooks = hooks
+
     def create_order(
         self,
         shop: str,
@@ -31,8 +38,8 @@ class OrderLifecycle(ShopStore):
         line ``{"sku", "name"?, "quantity"?, "price"?}`` (``sku`` may be "")."""
         if status not in CREATABLE_STATUSES:
             raise invalid_param("status", f"status is not one of {', '.join(CREATABLE_STATUSES)}.")
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             lines = [
                 build.line_item(
                     the_shop.item_id(),
@@ -52,9 +59,9 @@ class OrderLifecycle(ShopStore):
                 lines=lines,
                 shipping_line_id=the_shop.item_id(),
                 customer_note=customer_note,
-                now=self.now(),
+                now=self.state.now(),
                 utc_offset=the_shop.utc_offset,
-                api_base=self.api_base(shop),
+                api_base=self.state.api_base(shop),
             )
             the_shop.orders[order["id"]] = order
             pending = self.hooks.for_topic(the_shop, "order.created", order)
@@ -73,8 +80,8 @@ class OrderLifecycle(ShopStore):
             return self.trash(shop, order_id)
         if status not in build.STATUSES:
             raise invalid_param("status", f"status is not one of {', '.join(build.STATUSES)}.")
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.order(order_id)
             self._change_status(the_shop, order, status)
             pending = self.hooks.for_topic(the_shop, "order.updated", order)
@@ -86,13 +93,13 @@ class OrderLifecycle(ShopStore):
         old = order["status"]
         if old == status:
             return
-        now = self.now()
+        now = self.state.now()
         order["status"] = status
         if status in ("processing", "completed") and order["date_paid_gmt"] is None:
             build.stamp(order, "date_paid", now, shop.utc_offset)
         if status == "completed":
             build.stamp(order, "date_completed", now, shop.utc_offset)
-        self._touch(shop, order)
+        self.state.touch(shop, order)
         label = build.STATUS_LABELS
         self._add_note(
             shop, order["id"], f"Order status changed from {label[old]} to {label[status]}.", False, "system"
@@ -112,8 +119,8 @@ class OrderLifecycle(ShopStore):
         if status is not None and (status not in build.STATUSES or status == "trash"):
             # trashing goes through trash(): it sends order.deleted, not order.updated
             raise invalid_param("status", "status is not a status a PUT may set.")
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.order(order_id)
             if billing is not None:
                 order["billing"] = {**order["billing"], **{k: str(v) for k, v in billing.items()}}
@@ -123,7 +130,7 @@ class OrderLifecycle(ShopStore):
                 order["customer_note"] = customer_note
             if status is not None:
                 self._change_status(the_shop, order, status)
-            self._touch(the_shop, order)
+            self.state.touch(the_shop, order)
             pending = self.hooks.for_topic(the_shop, "order.updated", order)
             result = copy.deepcopy(order)
         self.hooks.send(pending)
@@ -141,8 +148,8 @@ class OrderLifecycle(ShopStore):
     ) -> OrderJSON:
         """Refund ``quantity`` units of a line (or only ``amount`` of money); a full refund of
         every line makes the order ``refunded``, as Woo does."""
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.order(order_id)
             refund_lines: list[OrderJSON] = []
             total = amount or 0.0
@@ -167,9 +174,9 @@ class OrderLifecycle(ShopStore):
                 reason=reason,
                 amount=total,
                 refund_lines=refund_lines,
-                now=self.now(),
+                now=self.state.now(),
                 utc_offset=the_shop.utc_offset,
-                api_base=self.api_base(shop),
+                api_base=self.state.api_base(shop),
             )
             the_shop.refunds.setdefault(order_id, []).insert(0, refund)
             order["refunds"] = [
@@ -179,7 +186,7 @@ class OrderLifecycle(ShopStore):
             refunded = self._refunded(the_shop, order_id)
             if all(refunded.get(item["id"], 0) >= item["quantity"] for item in order["line_items"]):
                 self._change_status(the_shop, order, "refunded")
-            self._touch(the_shop, order)
+            self.state.touch(the_shop, order)
             pending = self.hooks.for_topic(the_shop, "order.updated", order)
             result = copy.deepcopy(order)
         self.hooks.send(pending)
@@ -196,13 +203,13 @@ class OrderLifecycle(ShopStore):
 
     def trash(self, shop: str, order_id: int) -> OrderJSON:
         """Move to the trash: Woo sends ``order.deleted`` with only ``{"id": N}``."""
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.order(order_id)
             if order["status"] != "trash":
                 the_shop.status_before_trash[order_id] = order["status"]
                 order["status"] = "trash"
-                self._touch(the_shop, order)
+                self.state.touch(the_shop, order)
             pending = self.hooks.for_topic(the_shop, "order.deleted", {"id": order_id})
             result = copy.deepcopy(order)
         self.hooks.send(pending)
@@ -210,8 +217,8 @@ class OrderLifecycle(ShopStore):
 
     def delete(self, shop: str, order_id: int) -> OrderJSON:
         """Delete for good; an order still outside the trash also sends ``order.deleted``."""
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.orders.pop(order_id, None)
             if order is None:
                 raise WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
@@ -224,13 +231,13 @@ class OrderLifecycle(ShopStore):
 
     def restore(self, shop: str, order_id: int) -> OrderJSON:
         """Take an order out of the trash (``order.restored`` with the full order)."""
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             order = the_shop.order(order_id)
             if order["status"] != "trash":
                 raise WooError(400, "woocommerce_rest_cannot_restore", "The order is not in the trash.")
             order["status"] = the_shop.status_before_trash.pop(order_id, "pending")
-            self._touch(the_shop, order)
+            self.state.touch(the_shop, order)
             pending = self.hooks.for_topic(the_shop, "order.restored", order)
             result = copy.deepcopy(order)
         self.hooks.send(pending)
@@ -240,8 +247,8 @@ class OrderLifecycle(ShopStore):
         """A note as the API adds it (author "WooCommerce"); no webhook, as in Woo."""
         if not note:
             raise WooError(400, "rest_missing_callback_param", "Missing parameter(s): note", params=["note"])
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             the_shop.order(order_id)
             return copy.deepcopy(self._add_note(the_shop, order_id, note, customer_note, "WooCommerce"))
 
@@ -251,7 +258,7 @@ class OrderLifecycle(ShopStore):
             note=note,
             customer_note=customer_note,
             author=author,
-            now=self.now(),
+            now=self.state.now(),
             utc_offset=shop.utc_offset,
         )
         shop.next_note_id += 1

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sandbox.woocommerce.errors import invalid_param
 from sandbox.woocommerce.params import date_param, int_param, one, statuses_param
-from sandbox.woocommerce.state import OrderJSON, invalid_param
+from sandbox.woocommerce.state import OrderJSON
 
 ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 DATE_BOUNDS = (  # (parameter, order field, whether the order must be later than the bound)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sandbox.woocommerce import orders as build
-from sandbox.woocommerce.state import invalid_param
+from sandbox.woocommerce.errors import invalid_param
 
 
 def one(query: Mapping[str, Sequence[str]], name: str) -> str | None:

@@ -6,9 +6,9 @@ use) addressed as ``/woocommerce/{shop}/wp-json/wc/v3/...``. Every change bumps 
 through the shared :class:`~sandbox.delivery.WebhookDispatcher`. Deliveries go out after the state
 lock is released, so a receiver may call back into the API while handling one.
 
-The class is assembled from parts, one job each: ``store`` (the shops, the lock, the clock),
-``reads``, ``lifecycle`` (order changes), ``webhooks`` (the ``/webhooks`` endpoints),
-``webhook_delivery`` (signing and sending), ``gate`` (faults and authentication) and ``listing``.
+The simulator composes parts, one job each: ``state`` (the shops, the lock, the clock), ``gate``
+(faults, rate limit, keys), ``reads``, ``lifecycle`` (order changes), ``webhooks`` (the ``/webhooks``
+endpoints), ``webhook_delivery`` (signing and sending); ``api`` and ``control`` build the routers.
 """
 
 from __future__ import annotations
@@ -18,18 +18,20 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
-from sandbox.woocommerce.gate import ApiGate
+from sandbox.woocommerce.api import build_api_router
+from sandbox.woocommerce.control import build_control_router
+from sandbox.woocommerce.gate import ApiGate, WooFaults
 from sandbox.woocommerce.lifecycle import OrderLifecycle
 from sandbox.woocommerce.reads import OrderReads
-from sandbox.woocommerce.routes import build_api_router, build_control_router
-from sandbox.woocommerce.state import ApiFaults
+from sandbox.woocommerce.state import Shop, WooState
+from sandbox.woocommerce.webhook_delivery import WebhookOutbox
 from sandbox.woocommerce.webhooks import WebhookAdmin
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8700/woocommerce"
 DEMO_SHOP = "demo-shop"
 
 
-class WooCommerceSimulator(OrderLifecycle, OrderReads, WebhookAdmin):
+class WooCommerceSimulator:
     """WooCommerce stores in memory; ``api`` and ``control`` are the routers to mount."""
 
     def __init__(
@@ -44,14 +46,44 @@ class WooCommerceSimulator(OrderLifecycle, OrderReads, WebhookAdmin):
         """``consumer_key``/``consumer_secret``: the only accepted keys; ``None`` accepts any
         non-empty pair. ``public_url`` is where the API is reachable (for ``_links`` and
         ``X-WC-Webhook-Source``)."""
-        super().__init__(clock=clock, dispatcher=dispatcher, public_url=public_url)
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.state = WooState(clock=clock, public_url=public_url)
+        self.hooks = WebhookOutbox(state=self.state, dispatcher=dispatcher)
         self._gate = ApiGate(clock=clock, consumer_key=consumer_key, consumer_secret=consumer_secret)
+        # The simulator's operations are its parts' methods (tests and the routers call them here).
+        reads = OrderReads(self.state)
+        self.get_order = reads.get_order
+        self.list_orders = reads.list_orders
+        self.all_orders = reads.all_orders
+        self.refunds = reads.refunds
+        self.notes = reads.notes
+        self.fulfilments = reads.fulfilments
+        lifecycle = OrderLifecycle(self.state, self.hooks)
+        self.create_order = lifecycle.create_order
+        self.pay = lifecycle.pay
+        self.cancel = lifecycle.cancel
+        self.set_status = lifecycle.set_status
+        self.edit = lifecycle.edit
+        self.refund = lifecycle.refund
+        self.trash = lifecycle.trash
+        self.delete = lifecycle.delete
+        self.restore = lifecycle.restore
+        self.add_note = lifecycle.add_note
+        webhooks = WebhookAdmin(self.state, self.hooks)
+        self.list_webhooks = webhooks.list_webhooks
+        self.create_webhook = webhooks.create_webhook
+        self.update_webhook = webhooks.update_webhook
+        self.delete_webhook = webhooks.delete_webhook
+        self.get_webhook = webhooks.get_webhook
+        self.register_delivery_address = webhooks.register_delivery_address
+        self.set_webhook_secret = webhooks.set_webhook_secret
         self.api = build_api_router(self)
         self.control = build_control_router(self)
 
     @property
-    def faults(self) -> ApiFaults:
-        """Switchable API misbehaviour (see :class:`~sandbox.woocommerce.state.ApiFaults`)."""
+    def faults(self) -> WooFaults:
+        """Switchable API misbehaviour (see :class:`~sandbox.woocommerce.gate.WooFaults`)."""
         return self._gate.faults
 
     @property
@@ -59,10 +91,14 @@ class WooCommerceSimulator(OrderLifecycle, OrderReads, WebhookAdmin):
         """Every delivery as ``(shop, delivery)``, pings included."""
         return self.hooks.outbox
 
+    def shop(self, name: str) -> Shop:
+        """The shop called ``name``, created empty on first use (the live state: hold no reference)."""
+        return self.state.shop(name)
+
     def reset(self) -> None:
-        with self._lock:
-            self._shops.clear()
-            self._gate.reset()
+        with self.state.lock:
+            self.state.clear()
+            self._gate.faults.reset()
             self.hooks.clear()
 
     def seed_demo(self) -> None:

@@ -1,10 +1,19 @@
-"""The simulator's state: shops with orders, refunds, notes and webhooks; API faults; WP errors."""
+"""The simulator's memory: shops with orders, refunds, notes and webhooks, behind one re-entrant lock.
+
+Every change holds ``WooState.lock``; webhooks raised by a change are sent after it is released, so a
+receiver may call back into the API while handling one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sandbox.clock import Clock
+from sandbox.woocommerce import orders as build
+from sandbox.woocommerce.errors import invalid_order
 
 DEFAULT_WEBHOOK_SECRET = "woocommerce-sandbox-secret"
 DEFAULT_UTC_OFFSET = timedelta(hours=2)  # site time differs from GMT, as on real stores
@@ -13,31 +22,6 @@ ORDER_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restor
 WEBHOOK_RESOURCES = ("order", "product", "customer", "coupon")
 WEBHOOK_EVENTS = ("created", "updated", "deleted", "restored")
 OrderJSON = dict[str, Any]  # the order as Woo serves it: the simulator keeps this JSON as its state
-
-
-class WooError(Exception):
-    """An answer in WordPress's REST error shape: ``{"code", "message", "data": {"status"}}``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **data: Any
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.data = data
-
-    def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "data": {"status": self.status, **self.data}}
-
-
-def invalid_param(name: str, why: str) -> WooError:
-    return WooError(400, "rest_invalid_param", f"Invalid parameter(s): {name}", params={name: why})
-
-
-def invalid_order(order_id: object) -> WooError:
-    return WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
 
 
 @dataclass
@@ -110,32 +94,29 @@ class Shop:
             raise invalid_order(order_id) from None
 
 
-@dataclass
-class FailNext:
-    """Answer one matching request with ``status`` (``method``/``path_suffix`` narrow it down)."""
+class WooState:
+    """The shops of one simulator (created on first use), the lock over them, the clock that stamps them."""
 
-    status: int
-    retry_after: float | None = None
-    method: str | None = None
-    path_suffix: str | None = None  # e.g. "/notes"
+    def __init__(self, *, clock: Clock, public_url: str) -> None:
+        self.clock = clock
+        self.public_url = public_url.rstrip("/")
+        self.lock = threading.RLock()
+        self._shops: dict[str, Shop] = {}
 
-    def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_suffix is None or path.rstrip("/").endswith(self.path_suffix.rstrip("/"))
+    def shop(self, name: str) -> Shop:
+        with self.lock:
+            return self._shops.setdefault(name, Shop(name=name))
 
+    def clear(self) -> None:
+        with self.lock:
+            self._shops.clear()
 
-@dataclass
-class ApiFaults:
-    """Switchable API misbehaviour. Woo has no rate limit of its own; hosts and WAFs add them."""
+    def now(self) -> datetime:
+        # WordPress keeps times to the second; so do we, which makes same-second ties real
+        return self.clock.now().astimezone(UTC).replace(microsecond=0, tzinfo=None)
 
-    fail_next: list[FailNext] = field(default_factory=list)  # answered in order, one per request
-    rate_limit_per_minute: int | None = None
-    strip_authorization: bool = False  # a host that drops the Authorization header (CGI PHP)
+    def api_base(self, shop: str) -> str:
+        return f"{self.public_url}/{shop}/wp-json/wc/v3/"
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "fail_next": [asdict(fault) for fault in self.fail_next],
-            "rate_limit_per_minute": self.rate_limit_per_minute,
-            "strip_authorization": self.strip_authorization,
-        }
+    def touch(self, shop: Shop, order: OrderJSON) -> None:
+        build.stamp(order, "date_modified", self.now(), shop.utc_offset)

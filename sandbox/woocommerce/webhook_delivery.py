@@ -11,12 +11,10 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 from typing import Any
 
-from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
-from sandbox.woocommerce.state import MAX_DELIVERY_FAILURES, Shop, Webhook
+from sandbox.woocommerce.state import MAX_DELIVERY_FAILURES, Shop, Webhook, WooState
 
 USER_AGENT = "WooCommerce/9.1.0 Hookshot (WordPress/6.6.0)"
 Pending = list[tuple[Webhook | None, Delivery]]  # (the webhook, or None for a ping; its delivery)
@@ -35,14 +33,12 @@ def woo_signature(raw: bytes, secret: str) -> str:
 class WebhookOutbox:
     """Builds, records and sends one simulator's deliveries; ``outbox`` keeps every one, pings included."""
 
-    def __init__(
-        self, *, clock: Clock, dispatcher: WebhookDispatcher, public_url: str, lock: threading.RLock
-    ) -> None:
-        """``lock`` is the simulator's state lock: webhooks' failure counts live in that state."""
-        self.clock = clock
+    def __init__(self, *, state: WooState, dispatcher: WebhookDispatcher) -> None:
+        """Holds ``state``'s lock while it records: webhooks' failure counts live in that state."""
+        self.clock = state.clock
         self.dispatcher = dispatcher
-        self.public_url = public_url
-        self._lock = lock
+        self.public_url = state.public_url
+        self._lock = state.lock
         self.outbox: list[tuple[str, Delivery]] = []  # (shop, delivery), pings included
         self._delivery_counter = itertools.count(1)
 

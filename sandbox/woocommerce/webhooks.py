@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sandbox.woocommerce.errors import WooError, invalid_param
 from sandbox.woocommerce.state import (
     DEFAULT_WEBHOOK_SECRET,
     ORDER_TOPICS,
@@ -13,10 +14,9 @@ from sandbox.woocommerce.state import (
     OrderJSON,
     Shop,
     Webhook,
-    WooError,
-    invalid_param,
+    WooState,
 )
-from sandbox.woocommerce.store import ShopStore
+from sandbox.woocommerce.webhook_delivery import WebhookOutbox
 
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
 
@@ -26,10 +26,16 @@ def _check_status(status: object) -> None:
         raise invalid_param("status", f"status is not one of {', '.join(WEBHOOK_STATUSES)}.")
 
 
-class WebhookAdmin(ShopStore):
+class WebhookAdmin:
+    """The ``/webhooks`` endpoints' rules; an active new webhook is pinged after the lock is released."""
+
+    def __init__(self, state: WooState, hooks: WebhookOutbox) -> None:
+        self.state = state
+        self.hooks = hooks
+
     def list_webhooks(self, shop: str, *, with_secret: bool = False) -> list[OrderJSON]:
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             return [
                 hook.as_json(the_shop.utc_offset, with_secret=with_secret)
                 for hook in the_shop.webhooks.values()
@@ -52,8 +58,8 @@ class WebhookAdmin(ShopStore):
         if not delivery_url.startswith(("http://", "https://")):
             raise invalid_param("delivery_url", "delivery_url is not a valid URL.")
         _check_status(status)
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             hook = Webhook(
                 id=the_shop.next_webhook_id,
                 name=name or f"Webhook {topic}",
@@ -61,7 +67,7 @@ class WebhookAdmin(ShopStore):
                 delivery_url=delivery_url,
                 secret=secret or the_shop.webhook_secret,
                 status=status,
-                created=self.now(),
+                created=self.state.now(),
             )
             the_shop.next_webhook_id += 1
             the_shop.webhooks[hook.id] = hook
@@ -71,8 +77,8 @@ class WebhookAdmin(ShopStore):
         return result
 
     def update_webhook(self, shop: str, hook_id: int, fields: Mapping[str, Any]) -> OrderJSON:
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             hook = self._webhook(the_shop, hook_id)
             status = fields.get("status")
             if status is not None:
@@ -86,15 +92,15 @@ class WebhookAdmin(ShopStore):
             return hook.as_json(the_shop.utc_offset)
 
     def delete_webhook(self, shop: str, hook_id: int) -> OrderJSON:
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             hook = self._webhook(the_shop, hook_id)
             del the_shop.webhooks[hook_id]
             return hook.as_json(the_shop.utc_offset)
 
     def get_webhook(self, shop: str, hook_id: int) -> OrderJSON:
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             return self._webhook(the_shop, hook_id).as_json(the_shop.utc_offset)
 
     @staticmethod
@@ -115,8 +121,8 @@ class WebhookAdmin(ShopStore):
 
     def set_webhook_secret(self, shop: str, secret: str) -> None:
         """The secret of new webhooks and of every existing one (a rotation)."""
-        with self._lock:
-            the_shop = self.shop(shop)
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
             the_shop.webhook_secret = secret or DEFAULT_WEBHOOK_SECRET
             for hook in the_shop.webhooks.values():
                 hook.secret = the_shop.webhook_secret

@@ -10,7 +10,7 @@ from adapters.platform import Tracking
 from adapters.woocommerce.fulfilment import report_fulfilment
 from adapters.woocommerce.source import WooCommerceSource
 from sandbox.woocommerce import WooCommerceSimulator
-from sandbox.woocommerce.state import FailNext
+from sandbox.woocommerce.gate import FailNext
 from tests.woocommerce.conftest import SHOP, AppTransport
 from worker.errors import OutcomeUnknown
 

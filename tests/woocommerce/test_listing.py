@@ -16,7 +16,7 @@ from adapters.woocommerce.mapper import map_order
 from adapters.woocommerce.source import WooCommerceSource, parse_woo_date
 from sandbox.clock import Clock
 from sandbox.woocommerce import WooCommerceSimulator
-from sandbox.woocommerce.state import FailNext
+from sandbox.woocommerce.gate import FailNext
 from tests.woocommerce.conftest import KEY, SECRET, SHOP, AppTransport
 from worker.errors import ApiRejected, AuthenticationFailed, RateLimited, TransientError
 

@@ -1,9 +1,13 @@
-"""The HTTP shell around the Picqer rules: auth, rate limit, faults, body parsing, the request log,
-and sending the webhooks a request raised once its answer is on its way.
+"""Picqer's API (mounted at ``/picqer/api/v1``): the HTTP shell around the rules in endpoints.py.
 
-Order per request: authenticate (401) -> rate limit (429, not counted) -> injected faults (slow,
-5xx before anything happens) -> route (404) -> parse body (400 code 22) -> the rule, under the
-state lock -> "timeout after write" faults -> answer, then webhooks as a background task.
+Auth, rate limit, faults, body parsing, the request log, and sending the webhooks a request raised
+once its answer is on its way. Order per request: authenticate (401) -> rate limit (429, not
+counted) -> injected faults (slow, 5xx before anything happens) -> route (404) -> parse body (400
+code 22) -> the rule, under the state lock -> "timeout after write" faults -> answer, then webhooks
+as a background task.
+
+The API is served by one catch-all FastAPI route so that Picqer's client quirks all work (see
+routing.py for why FastAPI's own routing is not used per endpoint).
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.faults import FaultInjector
+from sandbox.picqer.endpoints import routes
 from sandbox.picqer.errors import (
     INVALID_API_KEY,
     INVALID_JSON,
@@ -32,35 +36,27 @@ from sandbox.picqer.errors import (
     PicqerError,
     error_body,
 )
-from sandbox.picqer.hooks import HookDelivery, build_deliveries
-from sandbox.picqer.requestlog import LoggedRequest, RequestLog
-from sandbox.picqer.routing import ApiRequest, Reply, Route, RouteTable
+from sandbox.picqer.ports import ApiPort
+from sandbox.picqer.requestlog import LoggedRequest
+from sandbox.picqer.routing import ApiRequest, Reply, Route
 from sandbox.picqer.state import PicqerState
-from sandbox.ratelimit import RateDecision, SlidingWindowLimiter
+from sandbox.ratelimit import RateDecision
 
 log = logging.getLogger(__name__)
-Dispatch = Callable[[list[HookDelivery]], None]
+API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+
+def build_api_router(sim: ApiPort) -> APIRouter:
+    router = APIRouter()
+    router.add_api_route("/{path:path}", Gateway(sim).handle, methods=API_METHODS, include_in_schema=False)
+    return router
 
 
 class Gateway:
-    def __init__(
-        self,
-        *,
-        state: PicqerState,
-        routes: RouteTable,
-        limiter: SlidingWindowLimiter,
-        faults: FaultInjector,
-        requests: RequestLog,
-        dispatch: Dispatch,
-        api_key: str | None,
-    ) -> None:
-        self.state = state
-        self.routes = routes
-        self.limiter = limiter
-        self.faults = faults
-        self.requests = requests
-        self.dispatch = dispatch
-        self.api_key = api_key
+    """Answers every API request in the order the module docstring gives."""
+
+    def __init__(self, sim: ApiPort) -> None:
+        self.sim = sim
 
     async def handle(self, request: Request, path: str) -> Response:
         method = request.method.upper()
@@ -73,18 +69,18 @@ class Gateway:
         key = self._api_key_of(request.headers.get("authorization"))
         if key is None:
             return answer(401, error_body(INVALID_API_KEY, "Unauthorized: invalid or missing API key"))
-        rate = self.limiter.acquire(key)
+        rate = self.sim.limiter.acquire(key)
         if not rate.allowed:
             # Picqer: "your request will be ignored", so nothing below runs.
             return answer(429, error_body(RATE_LIMIT_EXCEEDED, "Rate limit exceeded"), rate)
-        before = self.faults.before(method, path)
+        before = self.sim.faults.before(method, path)
         if before.delay:
             await asyncio.sleep(before.delay)
         if before.status is not None:
             return answer(
                 before.status, error_body(UNKNOWN_ERROR, "Picqer is mistaken (sandbox fault)"), rate
             )
-        matched = self.routes.match(method, path)
+        matched = routes.match(method, path)
         if matched is None:
             return answer(404, error_body(NOT_IMPLEMENTED, f"No API function {method} {path}"), rate)
         route, params = matched
@@ -93,9 +89,9 @@ class Gateway:
         except PicqerError as error:
             return answer(error.status, error.body(), rate)
         api_request = ApiRequest(method=method, path=path, params=params, query=query, body=body)
-        (status, payload), deliveries = await run_in_threadpool(self._execute, route, api_request)
+        (status, payload), deliveries = await run_in_threadpool(self.sim.run, _rule(route, api_request))
         if method != "GET" and 200 <= status < 300:
-            after = self.faults.after_write(method, path)
+            after = self.sim.faults.after_write(method, path)
             if after is not None:
                 # The write is stored; the client sees a timeout (long delay) or a 5xx instead.
                 if after.delay:
@@ -107,20 +103,8 @@ class Gateway:
                     )
         response = answer(status, payload, rate)
         if deliveries:
-            response.background = BackgroundTask(self.dispatch, deliveries)
+            response.background = BackgroundTask(self.sim.deliver, deliveries)
         return response
-
-    def _execute(self, route: Route, request: ApiRequest) -> tuple[Reply, list[HookDelivery]]:
-        with self.state.lock:
-            try:
-                reply = route.handler(self.state, request)
-            except PicqerError as error:
-                reply = (error.status, error.body())
-            except Exception:
-                log.exception("picqer_sandbox_handler_failed", extra={"path": request.path})
-                reply = (500, error_body(UNKNOWN_ERROR, "Unknown application error"))
-            deliveries = build_deliveries(self.state, self.state.drain_events())
-        return reply, deliveries
 
     def _api_key_of(self, header: str | None) -> str | None:
         """Basic auth with the API key as user name; any password (Picqer ignores it)."""
@@ -133,7 +117,8 @@ class Gateway:
         user = decoded.split(":", 1)[0]
         if not user:
             return None
-        if self.api_key is not None and not hmac.compare_digest(user.encode(), self.api_key.encode()):
+        api_key = self.sim.api_key
+        if api_key is not None and not hmac.compare_digest(user.encode(), api_key.encode()):
             return None
         return user
 
@@ -147,8 +132,8 @@ class Gateway:
         rate: RateDecision | None,
     ) -> Response:
         error_code = payload.get("error_code") if isinstance(payload, dict) and payload.get("error") else None
-        self.requests.add(
-            LoggedRequest(method, path, query, status, error_code, self.state.now().isoformat())
+        self.sim.requests.add(
+            LoggedRequest(method, path, query, status, error_code, self.sim.clock.now().isoformat())
         )
         response: Response = (
             Response(status_code=status) if payload is None else JSONResponse(payload, status)
@@ -157,6 +142,21 @@ class Gateway:
             response.headers["X-RateLimit-Limit"] = str(rate.limit)
             response.headers["X-RateLimit-Remaining"] = str(rate.remaining)
         return response
+
+
+def _rule(route: Route, request: ApiRequest) -> Callable[[PicqerState], Reply]:
+    """The route's rule as a state action that answers Picqer's error instead of raising it."""
+
+    def apply(state: PicqerState) -> Reply:
+        try:
+            return route.handler(state, request)
+        except PicqerError as error:
+            return error.status, error.body()
+        except Exception:
+            log.exception("picqer_sandbox_handler_failed", extra={"path": request.path})
+            return 500, error_body(UNKNOWN_ERROR, "Unknown application error")
+
+    return apply
 
 
 def _parse_body(raw: bytes) -> Any:

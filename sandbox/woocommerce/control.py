@@ -1,172 +1,23 @@
-"""The simulator's two routers: Woo's REST API, and the test control API.
+"""Test control of the WooCommerce simulator (mounted at ``/_sandbox/woocommerce``).
 
-API (mounted at ``/woocommerce``): ``/{shop}/wp-json/wc/v3/orders``, ``orders/{id}``,
-``orders/{id}/refunds``, ``orders/{id}/notes``, ``webhooks``, ``webhooks/{id}``.
-Control (mounted at ``/_sandbox/woocommerce``): see :func:`build_control_router`.
+Shops' orders (create, pay, edit, refund, trash, ...), their webhooks and secrets, the delivery log,
+API faults (``/faults``) and delivery faults (``/webhooks/faults``). Errors use Woo's JSON error shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sandbox.delivery import DeliveryFaults
-from sandbox.woocommerce.state import ORDER_TOPICS, FailNext, WooError
-
-if TYPE_CHECKING:
-    from sandbox.woocommerce.simulator import WooCommerceSimulator
-
-API = "/{shop}/wp-json/wc/v3"
-HIDDEN_QUERY = ("consumer_key", "consumer_secret")  # never echoed back in Link headers
-
-
-def _id(raw: str) -> int:
-    if not raw.isdigit():
-        raise WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
-    return int(raw)
-
-
-def _error(error: WooError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-
-def build_api_router(sim: WooCommerceSimulator) -> APIRouter:
-    router = APIRouter()
-
-    def answer(request: Request, action: Callable[[], Any], status: int = 200) -> Response:
-        try:
-            sim.gate(request.method, request.url.path, request.headers, request.query_params)
-            result = action()
-        except WooError as error:
-            return _error(error)
-        return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
-
-    @router.get(API + "/orders")
-    def list_orders(shop: str, request: Request) -> Response:
-        def action() -> Response:
-            query = {key: request.query_params.getlist(key) for key in request.query_params}
-            orders, total, pages, page = sim.list_orders(shop, query)
-            headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
-            link = _link_header(request, page, pages)
-            if link:
-                headers["Link"] = link
-            return JSONResponse(orders, headers=headers)
-
-        return answer(request, action)
-
-    @router.get(API + "/orders/{order_id}")
-    def get_order(shop: str, order_id: str, request: Request) -> Response:
-        return answer(request, lambda: sim.get_order(shop, _id(order_id)))
-
-    @router.put(API + "/orders/{order_id}")
-    @router.patch(API + "/orders/{order_id}")
-    @router.post(API + "/orders/{order_id}")
-    def update_order(
-        shop: str, order_id: str, request: Request, body: dict[str, Any] | None = Body(default=None)
-    ) -> Response:
-        fields = body or {}
-        return answer(
-            request,
-            lambda: sim.edit(
-                shop,
-                _id(order_id),
-                billing=fields.get("billing"),
-                shipping=fields.get("shipping"),
-                customer_note=fields.get("customer_note"),
-                status=fields.get("status"),
-            ),
-        )
-
-    @router.delete(API + "/orders/{order_id}")
-    def delete_order(shop: str, order_id: str, request: Request) -> Response:
-        force = request.query_params.get("force", "false").lower() in ("true", "1")
-        return answer(request, lambda: (sim.delete if force else sim.trash)(shop, _id(order_id)))
-
-    @router.get(API + "/orders/{order_id}/refunds")
-    def list_refunds(shop: str, order_id: str, request: Request) -> Response:
-        return answer(request, lambda: sim.refunds(shop, _id(order_id)))
-
-    @router.get(API + "/orders/{order_id}/notes")
-    def list_notes(shop: str, order_id: str, request: Request) -> Response:
-        return answer(request, lambda: sim.notes(shop, _id(order_id)))
-
-    @router.post(API + "/orders/{order_id}/notes")
-    def create_note(
-        shop: str, order_id: str, request: Request, body: dict[str, Any] | None = Body(default=None)
-    ) -> Response:
-        fields = body or {}
-        return answer(
-            request,
-            lambda: sim.add_note(
-                shop,
-                _id(order_id),
-                str(fields.get("note") or ""),
-                customer_note=bool(fields.get("customer_note")),
-            ),
-            status=201,
-        )
-
-    @router.get(API + "/webhooks")
-    def list_webhooks(shop: str, request: Request) -> Response:
-        return answer(request, lambda: sim.list_webhooks(shop))
-
-    @router.post(API + "/webhooks")
-    def create_webhook(
-        shop: str, request: Request, body: dict[str, Any] | None = Body(default=None)
-    ) -> Response:
-        fields = body or {}
-        return answer(
-            request,
-            lambda: sim.create_webhook(
-                shop,
-                topic=str(fields.get("topic") or ""),
-                delivery_url=str(fields.get("delivery_url") or ""),
-                secret=fields.get("secret"),
-                name=fields.get("name"),
-                status=str(fields.get("status") or "active"),
-            ),
-            status=201,
-        )
-
-    @router.get(API + "/webhooks/{hook_id}")
-    def get_webhook(shop: str, hook_id: str, request: Request) -> Response:
-        return answer(request, lambda: sim.get_webhook(shop, _id(hook_id)))
-
-    @router.put(API + "/webhooks/{hook_id}")
-    def update_webhook(
-        shop: str, hook_id: str, request: Request, body: dict[str, Any] | None = Body(default=None)
-    ) -> Response:
-        return answer(request, lambda: sim.update_webhook(shop, _id(hook_id), body or {}))
-
-    @router.delete(API + "/webhooks/{hook_id}")
-    def delete_webhook(shop: str, hook_id: str, request: Request) -> Response:
-        return answer(request, lambda: sim.delete_webhook(shop, _id(hook_id)))
-
-    return router
-
-
-def _link_header(request: Request, page: int, pages: int) -> str:
-    """RFC 5988 ``Link`` with ``prev``/``next``, as WordPress sends it (minus any keys)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in HIDDEN_QUERY and k != "page"]
-    base = str(request.url.replace(query=""))
-
-    def url(target: int) -> str:
-        return f"{base}?{urlencode([*params, ('page', str(target))])}"
-
-    links = []
-    if 1 < page <= pages + 1:
-        links.append(f'<{url(page - 1)}>; rel="prev"')
-    if page < pages:
-        links.append(f'<{url(page + 1)}>; rel="next"')
-    return ", ".join(links)
-
-
-# -- control ------------------------------------------------------------------------------------
+from sandbox.delivery import DeliveryFaultsBody
+from sandbox.woocommerce.errors import WooError, error_response
+from sandbox.woocommerce.gate import FailNext
+from sandbox.woocommerce.ports import ControlPort
+from sandbox.woocommerce.state import ORDER_TOPICS
 
 
 class LineIn(BaseModel):
@@ -224,12 +75,6 @@ class FaultsIn(BaseModel):
     strip_authorization: bool | None = None
 
 
-class DeliveryFaultsIn(BaseModel):
-    duplicate_rate: float = Field(default=0.0, ge=0, le=1)
-    drop_rate: float = Field(default=0.0, ge=0, le=1)
-    reorder: bool = False
-
-
 def _then(action: Callable[[], None], result: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
         action()
@@ -238,7 +83,7 @@ def _then(action: Callable[[], None], result: dict[str, Any]) -> Callable[[], di
     return run
 
 
-def build_control_router(sim: WooCommerceSimulator) -> APIRouter:
+def build_control_router(sim: ControlPort) -> APIRouter:
     """Test control: shops' orders, webhooks, faults. Errors use Woo's JSON error shape."""
     router = APIRouter()
 
@@ -246,7 +91,7 @@ def build_control_router(sim: WooCommerceSimulator) -> APIRouter:
         try:
             return JSONResponse(action(), status_code=status)
         except WooError as error:
-            return _error(error)
+            return error_response(error)
 
     @router.post("/reset")
     def reset() -> Response:
@@ -372,18 +217,16 @@ def build_control_router(sim: WooCommerceSimulator) -> APIRouter:
     @router.delete("/faults")
     def clear_faults() -> Response:
         def action() -> dict[str, Any]:
-            sim.faults.fail_next = []
-            sim.faults.rate_limit_per_minute = None
-            sim.faults.strip_authorization = False
+            sim.faults.clear()
             return sim.faults.as_json()
 
         return run(action)
 
     @router.put("/delivery-faults")
     @router.post("/webhooks/faults")  # the same path as every other simulator's
-    def delivery_faults(body: DeliveryFaultsIn) -> Response:
+    def delivery_faults(body: DeliveryFaultsBody) -> Response:
         # this simulator's own dispatcher: the other simulators' deliveries are not affected
-        sim.dispatcher.faults = DeliveryFaults(**body.model_dump())
+        sim.dispatcher.faults = body.faults()
         return run(body.model_dump)
 
     @router.post("/delivery-faults/flush")

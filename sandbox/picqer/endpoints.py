@@ -1,6 +1,6 @@
 """Every Picqer endpoint the sandbox serves: parse the request, apply the rule, answer Picqer's JSON.
 
-Handlers run with the state lock held (see ``gateway.py``).
+Handlers run with the state lock held (see ``api.py``).
 """
 
 from __future__ import annotations
