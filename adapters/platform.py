@@ -1,8 +1,19 @@
 """The shapes every shop platform package shares with the worker.
 
-Each ``adapters/<platform>/`` package provides a declared ``OrderSource`` subclass, a pure
-``map_order``, ``verify_webhook`` and ``report_fulfilment``; ``ShopPlatform`` bundles them so the
-receiver, the scheduler and the CLI look platforms up by name (see ``adapters/registry.py``).
+Each ``adapters/<platform>/`` package has the same modules with the same names in them:
+
+* ``source.py``: the declared ``OrderSource`` subclass (client and listing);
+* ``auth.py``: its ``httpx.Auth`` schemes and ``build_auth(connection)``;
+* ``mapper.py``: the pure ``map_order``;
+* ``webhooks.py``: ``verify_webhook`` and ``needs_full_order`` (None where they do not apply);
+* ``fulfilment.py``: ``report_fulfilment``;
+* ``subscriptions.py``: ``ORDER_TOPICS`` and ``ensure_webhooks`` (None where there are none).
+
+The package's ``__init__.py`` bundles them as ``PLATFORM = ShopPlatform(...)`` so the receiver, the
+scheduler and the CLI look platforms up by name (see ``adapters/registry.py``). What the platforms
+do alike is written once beside them: ``adapters/auth.py``, ``webhooks.py`` and ``fulfilment.py``
+(for the modules of those names), ``mapping.py`` (the verdict and the draft's tail) and
+``coerce.py`` (reading shop JSON).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from typing import Any
 from adapters.draft import MappedOrder, MappingRules
 from adapters.settings import ShopConnection
 from adapters.source import OrderSource
+from adapters.types import Platform
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,15 @@ MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]
 EnsureWebhooks = Callable[[Any, str, str], list[dict[str, Any]]]
 VerifyWebhook = Callable[[bytes, Mapping[str, str], ShopConnection], ShopWebhook]
 ReportFulfilment = Callable[..., None]
+# True for a webhook order that lacks what the mapper needs: read the order from the shop instead
+NeedsFullOrder = Callable[[dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
 class ShopPlatform:
     """Everything the worker needs of one platform."""
 
-    name: str
+    name: Platform
     source_class: type[OrderSource]
     map_order: MapOrder
     verify_webhook: VerifyWebhook | None  # None: the platform has no webhooks (Magento: polling only)
@@ -67,6 +81,6 @@ class ShopPlatform:
     webhook_topics: tuple[str, ...] = field(default=())
     # True for a webhook order that lacks what the mapper needs (WooCommerce refunds given only as
     # totals): the worker then reads the order from the shop instead of trusting the body
-    needs_full_order: Callable[[dict[str, Any]], bool] | None = None
+    needs_full_order: NeedsFullOrder | None = None
     # create the shop's order webhooks for an address, reactivating disabled ones; idempotent
     ensure_webhooks: EnsureWebhooks | None = None

@@ -6,8 +6,7 @@ import importlib
 
 from adapters.errors import ConfigError
 from adapters.platform import ShopPlatform
-
-PLATFORM_NAMES = ("shopify", "woocommerce", "magento")
+from adapters.types import PLATFORM_NAMES
 
 
 def get_platform(name: str) -> ShopPlatform:

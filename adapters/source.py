@@ -1,8 +1,9 @@
 """The declared shop source: the request / validate / parse / advance loop, written once.
 
 A platform subclass mostly declares (in the spirit of the Singer SDK): its ``platform`` name, the
-``orders_path``, the ``replication_key``, how to authenticate, a paginator, how to turn a ``since``
-into query parameters, and how to read records off a page. The loop here sends the requests,
+``orders_path``, the ``replication_key``, its ``page_size`` (and the most it may ask for), how to
+authenticate (its ``auth.py``), a paginator, how to turn a ``since`` into query parameters, and how
+to read records off a page. The loop here sends the requests,
 waits out rate limits, backs off on 5xx and timeouts, detects pagination loops, and yields each
 order once per run.
 """
@@ -29,6 +30,7 @@ from adapters.errors import (
 )
 from adapters.retry import SHOP_REQUEST, call_with_retries
 from adapters.settings import DEFAULT_USER_AGENT, ShopConnection
+from adapters.types import Platform
 
 log = structlog.get_logger(__name__)
 
@@ -77,15 +79,19 @@ def retry_after_seconds(response: httpx.Response, default: float) -> float:
 class OrderSource(ABC):
     """One shop's orders API. Subclasses declare; this class runs the loop."""
 
-    platform: ClassVar[str]
+    platform: ClassVar[Platform]
     orders_path: ClassVar[str]
     replication_key: ClassVar[str]
     primary_key: ClassVar[str] = "id"
+    # orders per listing page: the constructor's ``page_size=`` (or an assignment) overrides it
+    page_size: int = 100
+    max_page_size: ClassVar[int | None] = None  # the most the platform serves per page, if it caps it
 
     def __init__(
         self,
         settings: ShopConnection,
         *,
+        page_size: int | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
@@ -93,6 +99,8 @@ class OrderSource(ABC):
         user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         self.settings = settings
+        if page_size is not None:
+            self.page_size = page_size
         self._sleep = sleep
         # per request: up to ``max_attempts`` tries on 5xx and timeouts, and as many on 429s
         self._retry_policy = replace(
@@ -142,6 +150,11 @@ class OrderSource(ABC):
             raise TransientError(f"{self.platform} answered a non-object order", service=self.platform)
         return body
 
+    def page_limit(self) -> int:
+        """How many orders to ask for per page: ``page_size``, at least 1 and at most ``max_page_size``."""
+        size = max(1, self.page_size)
+        return min(size, self.max_page_size) if self.max_page_size is not None else size
+
     def rate_limit_wait(self, response: httpx.Response) -> float:
         """How long to wait after a 429."""
         return retry_after_seconds(response, DEFAULT_RATE_LIMIT_WAIT)
@@ -183,9 +196,10 @@ class OrderSource(ABC):
     def send(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
         """One request, retried as :data:`adapters.retry.SHOP_REQUEST` says; raises the error tree.
 
-        A write that creates something (``idempotent=False``) is repeated only after a 429, which
-        is answered before anything happens; a 5xx or a lost connection may come after the write
-        was stored, so it raises ``OutcomeUnknown`` at once and the caller looks before repeating.
+        This is the one way a shop adapter sends anything. A write that creates something
+        (``idempotent=False``: a note, a shipment) is repeated only after a 429, which is answered
+        before anything happens; a 5xx or a lost connection may come after the write was stored,
+        so it raises ``OutcomeUnknown`` at once and the caller looks before repeating.
         """
         return call_with_retries(
             partial(self._send_once, method, url, idempotent=idempotent, **kwargs),
@@ -193,7 +207,7 @@ class OrderSource(ABC):
             sleep=self._sleep,
             retry_on=(RateLimited, TransientError),
             give_up_on=(OutcomeUnknown,),
-            event="shop_request_retry",
+            event="shop_request_retried",
             platform=self.platform,
             source=self.settings.name,
         )

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
+from adapters.fulfilment import fulfilment_reported, fulfilment_skipped
 from adapters.magento.lines import is_virtual, remaining_quantity
 from adapters.magento.source import MagentoSource
 from adapters.platform import Tracking
-
-log = structlog.get_logger(__name__)
 
 FINISHED_STATES = frozenset({"complete", "closed", "canceled"})
 # Magento's own carrier codes; any other carrier is the "custom" carrier with its name as title
@@ -31,25 +28,25 @@ def report_fulfilment(
     order = source.get_order(shop_order_id)
     reference = order.get("increment_id")
     items = items_to_ship(order)
-    if order.get("state") in FINISHED_STATES or not items:
-        log.info(
-            "shop_fulfilment_skipped",
-            platform="magento",
-            source=source.settings.name,
+    finished = order.get("state") in FINISHED_STATES
+    if finished or not items:
+        fulfilment_skipped(
+            source,
+            shop_order_id=shop_order_id,
+            reason="finished in the shop" if finished else "nothing is left to ship",
             reference=reference,
             shop_state=order.get("state"),
         )
         return
     body = ship_request(items, tracking, notify=notify)
     # a 5xx here raises OutcomeUnknown; the retry reads the order again and ships only what is left
-    response = source.send_write("POST", f"order/{shop_order_id}/ship", json=body)
-    log.info(
-        "shop_fulfilment_reported",
-        platform="magento",
-        source=source.settings.name,
+    response = source.send("POST", f"order/{shop_order_id}/ship", idempotent=False, json=body)
+    fulfilment_reported(
+        source,
+        shop_order_id=shop_order_id,
+        parcels=len(tracking),
         reference=reference,
         shipment_id=_shipment_id(response.json()),
-        tracks=len(body["tracks"]),
     )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.coerce import number, price, text
 from adapters.errors import MappingError
 
 Row = dict[str, Any]
@@ -37,14 +38,14 @@ class ShipLine:
 
 def remaining_quantity(row: Row) -> float:
     """What is still to ship of a row: ordered minus cancelled, refunded and shipped (never below 0)."""
-    ordered = _number(row.get("qty_ordered"))
-    done = sum(_number(row.get(key)) for key in ("qty_canceled", "qty_refunded", "qty_shipped"))
+    ordered = number(row.get("qty_ordered"))
+    done = sum(number(row.get(key)) for key in ("qty_canceled", "qty_refunded", "qty_shipped"))
     return max(0.0, ordered - done)
 
 
 def is_virtual(row: Row) -> bool:
     product_type = row.get("product_type")
-    return bool(_number(row.get("is_virtual"))) or (
+    return bool(number(row.get("is_virtual"))) or (
         isinstance(product_type, str) and product_type in NON_SHIPPING_TYPES
     )
 
@@ -95,56 +96,30 @@ def _line(row: Row, *, sku_row: Row, reference: str) -> Iterator[ShipLine]:
             f"order {reference}: row {_describe(row)} has a fractional quantity {remaining:g} to ship",
             field=f"{field}.qty_ordered",
         )
-    sku = _text(sku_row.get("sku")) or _text(row.get("sku"))
+    sku = text(sku_row.get("sku")) or text(row.get("sku"))
     if sku is None:
         raise MappingError(f"order {reference}: row {_describe(sku_row)} has no SKU", field=f"{field}.sku")
     yield ShipLine(
         sku=sku,
         quantity=round(remaining),
-        name=_text(sku_row.get("name")) or _text(row.get("name")),
-        price=_price(row.get("price")),
+        name=text(sku_row.get("name")) or text(row.get("name")),
+        price=price(row.get("price")),
         item_id=_item_id(row),  # the row holding the quantities, as the shop's shipments count them
     )
 
 
 def _item_id(row: Row) -> str:
-    return _text(row.get("item_id")) or ""
+    return text(row.get("item_id")) or ""
 
 
 def _parent_id(row: Row) -> str | None:
     parent = row.get("parent_item_id")
     if parent is None and isinstance(row.get("parent_item"), dict):
         parent = row["parent_item"].get("item_id")
-    text = _text(parent)
-    return None if text in (None, "0") else text
+    parent_id = text(parent)
+    return None if parent_id in (None, "0") else parent_id
 
 
 def _describe(row: Row) -> str:
-    name = _text(row.get("name"))
+    name = text(row.get("name"))
     return f"{_item_id(row)} ({name})" if name else _item_id(row)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _number(value: Any) -> float:
-    try:
-        number = float(value) if value is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) else 0.0
-
-
-def _price(value: Any) -> float | None:
-    # Magento sends numbers; some proxies and extensions send numeric strings ("12.5000")
-    if value is None or isinstance(value, bool | dict | list):
-        return None
-    try:
-        price = float(value)
-    except (TypeError, ValueError):
-        return None
-    return price if math.isfinite(price) else None

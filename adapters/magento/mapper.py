@@ -21,11 +21,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.coerce import country_code, first_text, joined, number, text
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
 from adapters.errors import MappingError
 from adapters.magento.lines import ShipLine, ship_lines
+from adapters.mapping import ShopOrderHeader, address_fields, order_draft
+from adapters.types import MAGENTO
 
-PLATFORM = "magento"
 DEFAULT_PAID_STATES = frozenset({"processing"})
 CANCELLED_STATES = {"canceled": "cancelled in the shop", "closed": "closed (refunded) in the shop"}
 UNPAID_REASONS = {
@@ -37,7 +39,6 @@ UNPAID_REASONS = {
 MAGENTO_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # a second street line that is only a house number (with an addition): "12", "12 A", "12-3", "12bis"
 HOUSE_NUMBER = re.compile(r"^\d+[\s\-/]?[A-Za-z0-9]{0,4}$")
-COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 Order = dict[str, Any]
 
@@ -46,43 +47,36 @@ def map_order(raw: Order, rules: MappingRules) -> MappedOrder:
     """The verdict on one Magento order; raises ``MappingError`` when a READY order cannot be drafted."""
     if not isinstance(raw, dict):
         raise MappingError("not a Magento order: expected a JSON object", field="entity_id")
-    entity_id = _text(raw.get("entity_id"))
+    entity_id = text(raw.get("entity_id"))
     if entity_id is None or isinstance(raw.get("entity_id"), bool):
         raise MappingError("Magento order without entity_id", field="entity_id")
-    reference = _text(raw.get("increment_id")) or str(entity_id)
-    state = _text(raw.get("state")) or ""
-    status = _text(raw.get("status")) or state
+    reference = text(raw.get("increment_id")) or str(entity_id)
+    state = text(raw.get("state")) or ""
+    status = text(raw.get("status")) or state
 
-    def verdict(
-        state_: ShopOrderState, reason: str | None = None, draft: OrderDraft | None = None
-    ) -> MappedOrder:
-        return MappedOrder(
-            source=rules.source,
-            platform=PLATFORM,
-            shop_order_id=str(entity_id),
-            shop_order_number=reference,
-            shop_status=state if status == state else f"{state} ({status})",
-            shop_updated_at=parse_magento_time(raw.get("updated_at")),
-            state=state_,
-            reason=reason,
-            draft=draft,
-        )
-
+    header = ShopOrderHeader(
+        source=rules.source,
+        platform=MAGENTO,
+        shop_order_id=str(entity_id),
+        shop_order_number=reference,
+        shop_status=state if status == state else f"{state} ({status})",
+        shop_updated_at=parse_magento_time(raw.get("updated_at")),
+    )
     if state in CANCELLED_STATES:
-        return verdict(ShopOrderState.CANCELLED, CANCELLED_STATES[state])
+        return header.verdict(ShopOrderState.CANCELLED, CANCELLED_STATES[state])
     if state == "complete":
-        return verdict(ShopOrderState.NOTHING_TO_SHIP, "already complete in the shop")
+        return header.verdict(ShopOrderState.NOTHING_TO_SHIP, "already complete in the shop")
     if not _is_paid(state, status, rules):
-        return verdict(
+        return header.verdict(
             ShopOrderState.UNPAID,
             UNPAID_REASONS.get(state, f"not paid: state {state or 'unknown'}, status {status}"),
         )
     lines = ship_lines(_rows(raw), reference=reference)
-    if not lines:
-        return verdict(
-            ShopOrderState.NOTHING_TO_SHIP, "nothing left to ship (shipped, refunded, cancelled or virtual)"
-        )
-    return verdict(ShopOrderState.READY, draft=_draft(raw, reference=reference, lines=lines, rules=rules))
+    return header.ready_unless_empty(
+        lines,
+        lambda: _draft(raw, reference=reference, lines=lines, rules=rules),
+        nothing_left="nothing left to ship (shipped, refunded, cancelled or virtual)",
+    )
 
 
 def parse_magento_time(value: Any) -> datetime | None:
@@ -125,15 +119,11 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
         if billing
         else {}
     )
-    return OrderDraft(
-        reference=rules.reference_for(reference),
-        **delivery,
-        **invoice,
-        telephone=_text(shipping.get("telephone")) or _text((billing or {}).get("telephone")),
-        emailaddress=_text(raw.get("customer_email")) or _text((billing or {}).get("email")),
-        customer_remarks=_customer_remarks(raw),
-        language=rules.language,
-        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(raw)),
+    return order_draft(
+        rules,
+        number=reference,
+        delivery=delivery,
+        invoice=invoice,
         products=[
             DraftLine(
                 productcode=line.sku,
@@ -144,7 +134,11 @@ def _draft(raw: Order, *, reference: str, lines: list[ShipLine], rules: MappingR
             )
             for line in lines
         ],
-        tags=rules.tag_titles(),
+        shipping_methods=_shipping_methods(raw),
+        language=rules.language,
+        telephone=first_text(shipping.get("telephone"), (billing or {}).get("telephone")),
+        emailaddress=first_text(raw.get("customer_email"), (billing or {}).get("email")),
+        customer_remarks=_customer_remarks(raw),
     )
 
 
@@ -169,34 +163,30 @@ def _shipping_address(raw: Order) -> dict[str, Any] | None:
 
 
 def _address_fields(address: dict[str, Any], *, prefix: str, where: str, reference: str) -> dict[str, Any]:
-    country = (_text(address.get("country_id")) or "").upper()
-    if not COUNTRY_CODE.match(country):
+    country = country_code(address.get("country_id"))
+    if country is None:
         raise MappingError(
             f"order {reference}: {where} has no valid ISO-2 country ({address.get('country_id')!r})",
             field=f"{where}.country_id",
         )
-    person = " ".join(
-        part for key in ("firstname", "middlename", "lastname") if (part := _text(address.get(key)))
-    )
-    company = _text(address.get("company"))
     street, street2 = _street_lines(address.get("street"))
-    return {
-        # Picqer's name is who the parcel is for: the company when there is one, with the person as contact
-        f"{prefix}name": company or person or None,
-        f"{prefix}contactname": (person or None) if company else None,
-        f"{prefix}address": street,
-        f"{prefix}address2": street2,
-        f"{prefix}zipcode": _text(address.get("postcode")),
-        f"{prefix}city": _text(address.get("city")),
-        f"{prefix}region": _text(address.get("region")) or _text(address.get("region_code")),
-        f"{prefix}country": country,
-    }
+    return address_fields(
+        prefix,
+        person=joined(address.get("firstname"), address.get("middlename"), address.get("lastname")),
+        company=text(address.get("company")),
+        street=street,
+        street2=street2,
+        zipcode=text(address.get("postcode")),
+        city=text(address.get("city")),
+        region=text(address.get("region")) or text(address.get("region_code")),
+        country=country,
+    )
 
 
 def _street_lines(street: Any) -> tuple[str | None, str | None]:
-    lines = [text for line in street if (text := _text(line))] if isinstance(street, list) else []
+    lines = [part for line in street if (part := text(line))] if isinstance(street, list) else []
     if isinstance(street, str):
-        lines = [text for line in street.splitlines() if (text := _text(line))]
+        lines = [part for line in street.splitlines() if (part := text(line))]
     if not lines:
         return None, None
     first, rest = lines[0], lines[1:]
@@ -207,7 +197,7 @@ def _street_lines(street: Any) -> tuple[str | None, str | None]:
 
 
 def _customer_remarks(raw: Order) -> str | None:
-    note = _text(raw.get("customer_note"))
+    note = text(raw.get("customer_note"))
     if note:
         return note
     histories = raw.get("status_histories")
@@ -216,25 +206,8 @@ def _customer_remarks(raw: Order) -> str | None:
     visible = [
         entry
         for entry in histories
-        if isinstance(entry, dict) and entry.get("is_visible_on_front") and _text(entry.get("comment"))
+        if isinstance(entry, dict) and entry.get("is_visible_on_front") and text(entry.get("comment"))
     ]
     # Magento lists the newest first; the buyer's remark is the oldest one
-    visible.sort(
-        key=lambda entry: (_text(entry.get("created_at")) or "", _sort_number(entry.get("entity_id")))
-    )
-    return _text(visible[0].get("comment")) if visible else None
-
-
-def _sort_number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _text(value: Any) -> str | None:
-    """A stripped string, or None for missing, empty and non-scalar values (objects, lists)."""
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
+    visible.sort(key=lambda entry: (text(entry.get("created_at")) or "", number(entry.get("entity_id"))))
+    return text(visible[0].get("comment")) if visible else None

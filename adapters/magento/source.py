@@ -17,33 +17,20 @@ what is left, so the page that holds all of it is the last one: we never ask for
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
-import structlog
 
-from adapters.errors import ConfigError, FatalError, TransientError
-from adapters.settings import ShopConnection
+from adapters.errors import FatalError, TransientError
+from adapters.magento.auth import build_auth
 from adapters.source import OrderSource, PageRequest, Paginator, Record
-
-log = structlog.get_logger(__name__)
+from adapters.types import MAGENTO
 
 DEFAULT_PAGE_SIZE = 100
 MAGENTO_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SEARCH = "searchCriteria"
-
-
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>`` (an integration token with bearer use enabled, or an admin token)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
 
 
 def magento_time(moment: datetime) -> str:
@@ -112,36 +99,28 @@ def total_count(response: httpx.Response) -> int:
     body = response.json()
     count = body.get("total_count") if isinstance(body, dict) else None
     if not isinstance(count, int):
-        raise TransientError("Magento answered a search without total_count", service="magento")
+        raise TransientError("Magento answered a search without total_count", service=MAGENTO)
     return count
 
 
 class MagentoSource(OrderSource):
     """``{url}/rest/V1/`` (or ``/rest/{store_code}/V1/``) with a bearer token; polling only."""
 
-    platform: ClassVar[str] = "magento"
-    orders_path: ClassVar[str] = "orders"
-    replication_key: ClassVar[str] = "updated_at"
-    primary_key: ClassVar[str] = "entity_id"
-
-    def __init__(
-        self, settings: ShopConnection, *, page_size: int = DEFAULT_PAGE_SIZE, **options: Any
-    ) -> None:
-        self.page_size = page_size
-        super().__init__(settings, **options)
+    platform = MAGENTO
+    orders_path = "orders"
+    replication_key = "updated_at"
+    primary_key = "entity_id"
+    page_size = DEFAULT_PAGE_SIZE
 
     def base_url(self) -> str:
         store = f"{self.settings.store_code.strip('/')}/" if self.settings.store_code else ""
         return f"{self.settings.url.rstrip('/')}/rest/{store}V1/"
 
     def auth(self) -> httpx.Auth:
-        token = self.settings.access_token.get_secret_value() if self.settings.access_token else ""
-        if not token:
-            raise ConfigError(f"source {self.settings.name}: magento needs access_token")
-        return BearerAuth(token)
+        return build_auth(self.settings)
 
     def paginator(self) -> KeysetPaginator:
-        return KeysetPaginator(self.page_size)
+        return KeysetPaginator(self.page_limit())
 
     def listing_params(self, since: datetime | None) -> dict[str, Any]:
         return dict(self.paginator().first_page(since))
@@ -152,12 +131,8 @@ class MagentoSource(OrderSource):
         if items is None:
             return []  # Magento sends "items": null on an empty search in some versions
         if not isinstance(items, list):
-            raise TransientError("Magento answered a search without an items list", service="magento")
+            raise TransientError("Magento answered a search without an items list", service=MAGENTO)
         return [item for item in items if isinstance(item, dict)]
 
     def order_path(self, shop_order_id: str) -> str:
         return f"orders/{shop_order_id}"
-
-    def send_write(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """A write that creates something (a shipment): see ``OrderSource.send(idempotent=False)``."""
-        return self.send(method, url, idempotent=False, **kwargs)

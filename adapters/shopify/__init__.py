@@ -7,17 +7,18 @@ from adapters.shopify.fulfilment import report_fulfilment
 from adapters.shopify.mapper import map_order
 from adapters.shopify.source import ShopifySource
 from adapters.shopify.subscriptions import ORDER_TOPICS, ensure_webhooks
-from adapters.shopify.webhooks import sign, verify_webhook
+from adapters.shopify.webhooks import needs_full_order, sign, verify_webhook
+from adapters.types import SHOPIFY
 
 PLATFORM = ShopPlatform(
-    name="shopify",
+    name=SHOPIFY,
     source_class=ShopifySource,
     map_order=map_order,
     verify_webhook=verify_webhook,
     report_fulfilment=report_fulfilment,
     webhook_topics=ORDER_TOPICS,
-    # Shopify signs every webhook with the app's own secret: there is none to hand over
-    ensure_webhooks=lambda source, address, _secret: ensure_webhooks(source, address),
+    needs_full_order=needs_full_order,
+    ensure_webhooks=ensure_webhooks,
 )
 
 __all__ = [

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
 from adapters.errors import ApiRejected
+from adapters.fulfilment import fulfilment_reported, fulfilment_skipped
 from adapters.platform import Tracking
 from adapters.shopify.source import ShopifySource
-
-log = structlog.get_logger(__name__)
 
 # fulfillment order states that can still be fulfilled (closed/cancelled/on_hold cannot)
 FULFILLABLE_STATES = frozenset({"open", "in_progress"})
@@ -47,7 +44,7 @@ def report_fulfilment(
     """Fulfil what is still open of the order, with tracking; a no-op when nothing is open."""
     pending = open_fulfillment_orders(source, shop_order_id)
     if not pending:
-        log.info("shopify_fulfilment_skipped", source=source.settings.name, shop_order_id=shop_order_id)
+        fulfilment_skipped(source, shop_order_id=shop_order_id, reason="nothing is open to fulfil")
         return
     fulfillment: dict[str, Any] = {
         "line_items_by_fulfillment_order": [{"fulfillment_order_id": item["id"]} for item in pending],
@@ -63,9 +60,4 @@ def report_fulfilment(
         # rejected because nothing is open any more: that is the outcome we wanted.
         if open_fulfillment_orders(source, shop_order_id):
             raise
-    log.info(
-        "shopify_fulfilment_reported",
-        source=source.settings.name,
-        shop_order_id=shop_order_id,
-        parcels=len(tracking),
-    )
+    fulfilment_reported(source, shop_order_id=shop_order_id, parcels=len(tracking))

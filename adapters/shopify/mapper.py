@@ -23,12 +23,15 @@ Decisions, each a place where real payloads leave room:
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from adapters.coerce import as_list, as_mapping, country_code, first_text, joined, price, text
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
 from adapters.errors import MappingError
+from adapters.mapping import NO_LINE_ITEMS, ShopOrderHeader, address_fields, order_draft
+from adapters.types import SHOPIFY
 
 DEFAULT_PAID_STATUSES = ("paid", "partially_refunded")
 # money went back or was never taken: the order must not (or no longer) ship
@@ -43,7 +46,6 @@ UNPAID_REASONS = {
     "expired": "the payment authorization expired",
 }
 PICQER_LANGUAGES = ("nl", "en")
-ISO2 = re.compile(r"^[A-Z]{2}$")
 NO_SHIPPING = (False, "false", 0, "0")
 
 
@@ -55,39 +57,37 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
     order_id = _identifier(order.get("id"))
     if order_id is None:
         raise MappingError("not a Shopify order: it has no id", field="id")
-    financial = (_text(order.get("financial_status")) or "pending").lower()
-    fulfillment = _text(order.get("fulfillment_status"))
+    financial = (text(order.get("financial_status")) or "pending").lower()
+    fulfillment = text(order.get("fulfillment_status"))
     order_number = _identifier(order.get("order_number"))
-    number = _text(order.get("name")) or f"#{order_number or order_id}"
-    base = {
-        "source": rules.source,
-        "platform": rules.platform,
-        "shop_order_id": order_id,
-        "shop_order_number": number,
-        "shop_status": f"{financial}, {fulfillment}" if fulfillment else financial,
-        "shop_updated_at": _parse_time(order.get("updated_at")),
-    }
+    number = text(order.get("name")) or f"#{order_number or order_id}"
+    header = ShopOrderHeader(
+        source=rules.source,
+        platform=SHOPIFY,
+        shop_order_id=order_id,
+        shop_order_number=number,
+        shop_status=f"{financial}, {fulfillment}" if fulfillment else financial,
+        shop_updated_at=_parse_time(order.get("updated_at")),
+    )
     state, reason = _verdict(order, financial, rules)
     if state is not ShopOrderState.READY:
-        return MappedOrder(**base, state=state, reason=reason)
+        return header.verdict(state, reason)
     if not isinstance(order.get("line_items"), list):
-        why = "the order lists no line items"
-        return MappedOrder(**base, state=ShopOrderState.NOTHING_TO_SHIP, reason=why)
+        return header.verdict(ShopOrderState.NOTHING_TO_SHIP, NO_LINE_ITEMS)
     lines = _lines(order)
-    if not lines:
-        why = (
-            "everything is fulfilled already"
-            if fulfillment == "fulfilled"
-            else "no line is left to ship (refunded, removed, fulfilled or not shippable)"
-        )
-        return MappedOrder(**base, state=ShopOrderState.NOTHING_TO_SHIP, reason=why)
-    draft = _draft(order, number, lines, rules)
-    return MappedOrder(**base, state=ShopOrderState.READY, draft=draft)
+    nothing_left = (
+        "everything is fulfilled already"
+        if fulfillment == "fulfilled"
+        else "no line is left to ship (refunded, removed, fulfilled or not shippable)"
+    )
+    return header.ready_unless_empty(
+        lines, lambda: _draft(order, number, lines, rules), nothing_left=nothing_left
+    )
 
 
 def _verdict(order: dict[str, Any], financial: str, rules: MappingRules) -> tuple[ShopOrderState, str | None]:
-    if _text(order.get("cancelled_at")):
-        why = _text(order.get("cancel_reason"))
+    if text(order.get("cancelled_at")):
+        why = text(order.get("cancel_reason"))
         return ShopOrderState.CANCELLED, "cancelled in Shopify" + (f" (reason: {why})" if why else "")
     if financial in CANCELLING_STATUSES:
         return ShopOrderState.CANCELLED, CANCELLING_STATUSES[financial]
@@ -117,7 +117,7 @@ def _remaining(line: dict[str, Any], position: int) -> int:
 
 def _lines(order: dict[str, Any]) -> list[DraftLine]:
     lines = []
-    for position, line in enumerate(_list(order.get("line_items")), start=1):
+    for position, line in enumerate(as_list(order.get("line_items")), start=1):
         if not isinstance(line, dict):
             message = f"line {position} is not a line item object ({type(line).__name__})"
             raise MappingError(message, field=f"line_items[{position - 1}]")
@@ -126,9 +126,9 @@ def _lines(order: dict[str, Any]) -> list[DraftLine]:
         amount = _remaining(line, position)
         if amount == 0:
             continue
-        name = _text(line.get("name")) or _text(line.get("title"))
-        label = _text(line.get("title")) or name or f"id {line.get('id')}"
-        sku = _text(line.get("sku"))
+        name = text(line.get("name")) or text(line.get("title"))
+        label = text(line.get("title")) or name or f"id {line.get('id')}"
+        sku = text(line.get("sku"))
         if not sku:
             message = f"line {position} '{label}' has no SKU"
             raise MappingError(message, field=f"line_items[{position - 1}].sku")
@@ -137,7 +137,7 @@ def _lines(order: dict[str, Any]) -> list[DraftLine]:
                 productcode=sku,
                 amount=amount,
                 name=name,
-                price=_price(line.get("price")),
+                price=price(line.get("price")),
                 remarks=_properties(line.get("properties")),
                 shop_line_id=_identifier(line.get("id")),
             )
@@ -146,13 +146,13 @@ def _lines(order: dict[str, Any]) -> list[DraftLine]:
 
 
 def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: MappingRules) -> OrderDraft:
-    customer = _mapping(order.get("customer"))
+    customer = as_mapping(order.get("customer"))
     candidates = [
-        ("shipping_address", _mapping(order.get("shipping_address"))),
-        ("billing_address", _mapping(order.get("billing_address"))),
-        ("customer.default_address", _mapping(customer.get("default_address"))),
+        ("shipping_address", as_mapping(order.get("shipping_address"))),
+        ("billing_address", as_mapping(order.get("billing_address"))),
+        ("customer.default_address", as_mapping(customer.get("default_address"))),
     ]
-    usable = [(where, address) for where, address in candidates if _text(address.get("address1"))]
+    usable = [(where, address) for where, address in candidates if text(address.get("address1"))]
     if not usable:
         raise MappingError(
             f"order {number} has no shipping address (and no billing or customer address to fall back on),"
@@ -162,21 +162,21 @@ def _draft(order: dict[str, Any], number: str, lines: list[DraftLine], rules: Ma
     delivery_where, delivery = usable[0]
     billing = candidates[1][1]
     invoice_where, invoice = (
-        ("billing_address", billing) if _text(billing.get("address1")) else (delivery_where, delivery)
+        ("billing_address", billing) if text(billing.get("address1")) else (delivery_where, delivery)
     )
-    return OrderDraft(
-        reference=rules.reference_for(number),
-        **_address("delivery", delivery, delivery_where, customer),
-        **_address("invoice", invoice, invoice_where, customer),
-        emailaddress=_first_text(order.get("email"), order.get("contact_email"), customer.get("email")),
-        telephone=_first_text(
+    return order_draft(
+        rules,
+        number=number,
+        delivery=_address("delivery", delivery, delivery_where, customer),
+        invoice=_address("invoice", invoice, invoice_where, customer),
+        products=lines,
+        shipping_methods=_shipping_methods(order),
+        language=_language(rules.language or order.get("customer_locale")),
+        telephone=first_text(
             order.get("phone"), delivery.get("phone"), billing.get("phone"), customer.get("phone")
         ),
+        emailaddress=first_text(order.get("email"), order.get("contact_email"), customer.get("email")),
         customer_remarks=_remarks(order),
-        language=_language(rules.language or order.get("customer_locale")),
-        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(order)),
-        products=lines,
-        tags=rules.tag_titles(),
     )
 
 
@@ -189,62 +189,51 @@ def _shipping_methods(order: dict[str, Any]) -> list[object]:
 
 
 def _address(
-    prefix: str, address: dict[str, Any], where: str, customer: dict[str, Any]
+    prefix: str, address: Mapping[str, Any], where: str, customer: Mapping[str, Any]
 ) -> dict[str, str | None]:
-    person = (
-        _text(address.get("name"))
-        or _joined(address.get("first_name"), address.get("last_name"))
-        or _joined(customer.get("first_name"), customer.get("last_name"))
-    )
-    company = _text(address.get("company"))
-    country = (_text(address.get("country_code")) or "").upper()
-    if not ISO2.match(country):
-        shown = _text(address.get("country_code")) or _text(address.get("country")) or "nothing"
+    country = country_code(address.get("country_code"))
+    if country is None:
+        shown = text(address.get("country_code")) or text(address.get("country")) or "nothing"
         message = f"{where} country {shown!r} is not an ISO-2 country code"
         raise MappingError(message, field=f"{where}.country_code")
-    return {
-        f"{prefix}name": company or person,
-        f"{prefix}contactname": person if company else None,
-        f"{prefix}address": _text(address.get("address1")),
-        f"{prefix}address2": _text(address.get("address2")),
-        f"{prefix}zipcode": _text(address.get("zip")),
-        f"{prefix}city": _text(address.get("city")),
-        f"{prefix}region": _text(address.get("province")) or _text(address.get("province_code")),
-        f"{prefix}country": country,
-    }
+    return address_fields(
+        prefix,
+        person=(
+            text(address.get("name"))
+            or joined(address.get("first_name"), address.get("last_name"))
+            or joined(customer.get("first_name"), customer.get("last_name"))
+        ),
+        company=text(address.get("company")),
+        street=text(address.get("address1")),
+        street2=text(address.get("address2")),
+        zipcode=text(address.get("zip")),
+        city=text(address.get("city")),
+        region=text(address.get("province")) or text(address.get("province_code")),
+        country=country,
+    )
 
 
 def _remarks(order: dict[str, Any]) -> str | None:
-    parts = [_text(order.get("note"))]
-    for attribute in _list(order.get("note_attributes")):
-        if isinstance(attribute, dict) and _text(attribute.get("name")):
-            parts.append(f"{_text(attribute['name'])}: {_text(attribute.get('value')) or ''}".strip())
+    parts = [text(order.get("note"))]
+    for attribute in as_list(order.get("note_attributes")):
+        if isinstance(attribute, dict) and text(attribute.get("name")):
+            parts.append(f"{text(attribute['name'])}: {text(attribute.get('value')) or ''}".strip())
     return "\n".join(part for part in parts if part) or None
 
 
 def _properties(properties: Any) -> str | None:
     # Shopify hides properties whose name starts with "_" from the customer; so do we
     shown = []
-    for item in _list(properties):
-        name = _text(item.get("name")) if isinstance(item, dict) else None
+    for item in as_list(properties):
+        name = text(item.get("name")) if isinstance(item, dict) else None
         if name and not name.startswith("_"):
-            shown.append(f"{name}: {_text(item.get('value')) or ''}".strip())
+            shown.append(f"{name}: {text(item.get('value')) or ''}".strip())
     return "\n".join(shown) or None
 
 
 def _language(locale: Any) -> str | None:
-    code = (_text(locale) or "").split("-")[0].split("_")[0].lower()
+    code = (text(locale) or "").split("-")[0].split("_")[0].lower()
     return code if code in PICQER_LANGUAGES else None
-
-
-def _price(value: Any) -> float | None:
-    if value is None or isinstance(value, bool | list | dict):
-        return None
-    try:
-        price = float(str(value).strip())
-    except ValueError:
-        return None
-    return price if price == price and abs(price) != float("inf") else None  # no NaN, no infinity
 
 
 def _identifier(value: Any) -> str | None:
@@ -255,40 +244,12 @@ def _identifier(value: Any) -> str | None:
         return str(int(value)) if value.is_integer() else None
     if isinstance(value, int):
         return str(value)
-    return _text(value) if isinstance(value, str) else None
-
-
-def _text(value: Any) -> str | None:
-    """A stripped string, or None for missing, empty and non-scalar values (objects, lists)."""
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _joined(*values: Any) -> str | None:
-    return _text(" ".join(part for value in values if (part := _text(value))))
-
-
-def _first_text(*values: Any) -> str | None:
-    for value in values:
-        text = _text(value)
-        if text:
-            return text
-    return None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return text(value) if isinstance(value, str) else None
 
 
 def _parse_time(value: Any) -> datetime | None:
-    text = _text(value)
+    stamp = text(value)
     try:
-        return datetime.fromisoformat(text) if text else None
+        return datetime.fromisoformat(stamp) if stamp else None
     except ValueError:
         return None

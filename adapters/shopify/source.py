@@ -8,19 +8,19 @@ bucket overflows instead of collecting 429s.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
 
-from adapters.errors import ConfigError, TransientError
+from adapters.errors import TransientError
+from adapters.shopify.auth import build_auth
 from adapters.source import OrderSource, PageRequest, Paginator, Record
+from adapters.types import SHOPIFY
 
 log = structlog.get_logger(__name__)
 
-ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
 MAX_PAGE_SIZE = 250
 # Every plan restores its bucket in 20 s (40 at 2/s, 80 at 4/s, Plus 400 at 20/s), so the leak
@@ -28,17 +28,6 @@ MAX_PAGE_SIZE = 250
 BUCKET_DRAIN_SECONDS = 20.0
 # Keep this share of the bucket free for other workers of the same app; above it, wait.
 BUCKET_HEADROOM = 0.2
-
-
-class ShopifyTokenAuth(httpx.Auth):
-    """The Admin API's access-token header."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers[ACCESS_TOKEN_HEADER] = self._token
-        yield request
 
 
 class LinkHeaderPaginator(Paginator):
@@ -75,20 +64,17 @@ def format_since(since: datetime) -> str:
 class ShopifySource(OrderSource):
     """Orders of one Shopify store over the Admin REST API."""
 
-    platform = "shopify"
+    platform = SHOPIFY
     orders_path = "orders.json"
     replication_key = "updated_at"
-
-    page_size: int = MAX_PAGE_SIZE  # an instance may lower it (tests, memory-bound runs)
+    page_size = MAX_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
 
     def base_url(self) -> str:
         return f"{self.settings.url.rstrip('/')}/admin/api/{self.settings.api_version}/"
 
     def auth(self) -> httpx.Auth:
-        token = self.settings.access_token.get_secret_value() if self.settings.access_token else ""
-        if not token:
-            raise ConfigError(f"source {self.settings.name!r} (shopify) needs an access_token")
-        return ShopifyTokenAuth(token)
+        return build_auth(self.settings)
 
     def paginator(self) -> Paginator:
         return LinkHeaderPaginator()
@@ -97,7 +83,7 @@ class ShopifySource(OrderSource):
         # status=any: the default (open) would hide closed and cancelled orders, which we must see
         params: dict[str, Any] = {
             "status": "any",
-            "limit": min(self.page_size, MAX_PAGE_SIZE),
+            "limit": self.page_limit(),
             "order": "updated_at asc",
         }
         if since is not None:
@@ -126,7 +112,12 @@ class ShopifySource(OrderSource):
             return
         wait = self.bucket_wait(response.headers.get(CALL_LIMIT_HEADER))
         if wait > 0:
-            log.info("shopify_bucket_wait", source=self.settings.name, wait_seconds=round(wait, 2))
+            log.info(
+                "shop_request_throttled",
+                platform=self.platform,
+                source=self.settings.name,
+                wait_seconds=round(wait, 2),
+            )
             self._sleep(wait)
 
     @staticmethod
@@ -146,7 +137,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        raise TransientError("shopify answered a body that is not JSON", service="shopify") from None
+        raise TransientError("shopify answered a body that is not JSON", service=SHOPIFY) from None
     if not isinstance(body, dict):
-        raise TransientError("shopify answered a non-object body", service="shopify")
+        raise TransientError("shopify answered a non-object body", service=SHOPIFY)
     return body

@@ -11,9 +11,13 @@ ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancel
 
 
 def ensure_webhooks(
-    source: ShopifySource, address: str, topics: Iterable[str] = ORDER_TOPICS
+    source: ShopifySource, address: str, secret: str = "", *, topics: Iterable[str] = ORDER_TOPICS
 ) -> list[dict[str, Any]]:
-    """The subscriptions for ``address``, creating the missing ones; existing ones are left alone."""
+    """The subscriptions for ``address``, creating the missing ones; existing ones are left alone.
+
+    ``secret`` is not used: Shopify signs every webhook with the app's own secret, so there is
+    none to hand over (the parameter keeps the signature of the other platforms').
+    """
     existing = source.send("GET", "webhooks.json", params={"limit": 250}).json().get("webhooks") or []
     ours = [hook for hook in existing if hook.get("address") == address]
     have = {hook.get("topic") for hook in ours}

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from adapters.errors import WebhookRejected
-from adapters.platform import ShopWebhook
+from adapters.platform import NeedsFullOrder, ShopWebhook
 from adapters.settings import ShopConnection
+from adapters.webhooks import accepted_secrets, hmac_sha256, sign
 
 ORDER_TOPIC_PREFIX = "orders/"
-
-
-def sign(raw: bytes, secret: str) -> str:
-    """The ``X-Shopify-Hmac-Sha256`` value for ``raw`` under ``secret``."""
-    digest = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+# an orders/* webhook body is the whole order resource, as the REST API answers it
+needs_full_order: NeedsFullOrder | None = None
 
 
 def shopify_header(headers: Mapping[str, str], name: str) -> str | None:
@@ -69,11 +65,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
 
 
 def _check_signature(raw: bytes, header: str | None, settings: ShopConnection) -> None:
-    secrets = [
-        secret.get_secret_value()
-        for secret in (settings.webhook_secret, settings.previous_webhook_secret)
-        if secret is not None and secret.get_secret_value()
-    ]
+    secrets = accepted_secrets(settings)
     if not secrets:
         raise WebhookRejected(f"source {settings.name!r} has no webhook_secret to check against", status=401)
     if not header:
@@ -83,10 +75,7 @@ def _check_signature(raw: bytes, header: str | None, settings: ShopConnection) -
     except (binascii.Error, ValueError):
         raise WebhookRejected("shopify webhook signature is not base64", status=401) from None
     # the previous secret stays valid while Shopify switches to the new one (up to an hour)
-    matches = [
-        hmac.compare_digest(received, hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest())
-        for secret in secrets
-    ]
+    matches = [hmac.compare_digest(received, hmac_sha256(raw, secret)) for secret in secrets]
     if not any(matches):
         raise WebhookRejected("shopify webhook signature does not match", status=401)
 
@@ -98,3 +87,6 @@ def _event_key(headers: Mapping[str, str], topic: str, body: dict[str, Any]) -> 
         if value:
             return f"{name}:{value}"
     return f"{topic}:{body.get('id')}:{body.get('updated_at')}"
+
+
+__all__ = ["ORDER_TOPIC_PREFIX", "needs_full_order", "shopify_header", "sign", "verify_webhook"]

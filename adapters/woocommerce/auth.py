@@ -16,6 +16,10 @@ from collections.abc import Generator
 import httpx
 import structlog
 
+from adapters.auth import required_secrets
+from adapters.settings import ShopConnection
+from adapters.types import WOOCOMMERCE
+
 log = structlog.get_logger(__name__)
 
 # what WooCommerce answers when no credentials reached it (see class-wc-rest-authentication.php)
@@ -39,7 +43,10 @@ class WooCommerceAuth(httpx.Auth):
 
     requires_response_body = True  # the 401 body tells "key missing" apart from "key wrong"
 
-    def __init__(self, consumer_key: str, consumer_secret: str, *, query_string: bool = False) -> None:
+    def __init__(
+        self, consumer_key: str, consumer_secret: str, *, query_string: bool = False, source: str = ""
+    ) -> None:
+        self._source = source  # for the log line only
         self._key = consumer_key
         self._secret = consumer_secret
         self._basic = httpx.BasicAuth(consumer_key, consumer_secret)
@@ -59,5 +66,20 @@ class WooCommerceAuth(httpx.Auth):
         response = yield next(self._basic.auth_flow(request))
         if says_key_missing(response):
             self.query_string = True
-            log.warning("woocommerce_query_string_auth", reason="the server dropped the Authorization header")
+            log.warning(
+                "shop_auth_switched",
+                platform=WOOCOMMERCE,
+                source=self._source,
+                scheme="query_string",
+                reason="the server dropped the Authorization header",
+            )
             yield self._with_query_keys(request)
+
+
+def build_auth(connection: ShopConnection, *, query_string: bool = False) -> httpx.Auth:
+    """The scheme ``connection`` asks for; ``ConfigError`` when its credentials are missing.
+
+    ``query_string``: send the keys as query parameters from the first request on.
+    """
+    key, secret = required_secrets(connection, "consumer_key", "consumer_secret")
+    return WooCommerceAuth(key, secret, query_string=query_string, source=connection.name)

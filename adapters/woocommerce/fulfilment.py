@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import structlog
-
+from adapters.fulfilment import fulfilment_reported, fulfilment_skipped
 from adapters.platform import Tracking
 from adapters.woocommerce.source import WooCommerceSource
-
-log = structlog.get_logger(__name__)
 
 COMPLETED = "completed"
 # a shipment of an order the shop has given up on is not the shop's news any more; a person decides
@@ -37,8 +34,12 @@ def report_fulfilment(source: WooCommerceSource, *, shop_order_id: str, tracking
     order = source.get_order(shop_order_id)
     status = str(order.get("status") or "")
     if status in NOT_COMPLETABLE:
-        log.warning(
-            "fulfilment_skipped", platform="woocommerce", shop_order_id=shop_order_id, shop_status=status
+        fulfilment_skipped(
+            source,
+            shop_order_id=shop_order_id,
+            reason="the shop gave the order up",
+            needs_a_person=True,
+            shop_status=status,
         )
         return
     codes = [item for item in tracking if item.trackingcode]
@@ -49,10 +50,6 @@ def report_fulfilment(source: WooCommerceSource, *, shop_order_id: str, tracking
             source.add_note(shop_order_id, tracking_note(missing), customer_note=True)
     if status != COMPLETED:
         source.update_order(shop_order_id, {"status": COMPLETED})
-    log.info(
-        "fulfilment_reported",
-        platform="woocommerce",
-        shop_order_id=shop_order_id,
-        tracking_codes=len(codes),
-        was_completed=status == COMPLETED,
+    fulfilment_reported(
+        source, shop_order_id=shop_order_id, parcels=len(tracking), was_completed=status == COMPLETED
     )

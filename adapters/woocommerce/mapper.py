@@ -21,22 +21,21 @@ Decisions, each a place where Woo leaves room:
 from __future__ import annotations
 
 import html
-import math
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.coerce import as_list, as_mapping, country_code, first_text, joined, price, quantity, text
 from adapters.draft import DraftLine, MappedOrder, MappingRules, OrderDraft, ShopOrderState
 from adapters.errors import MappingError
+from adapters.mapping import NO_LINE_ITEMS, ShopOrderHeader, address_fields, order_draft
+from adapters.types import WOOCOMMERCE
 from adapters.woocommerce.source import parse_woo_date
 
-PLATFORM = "woocommerce"
 DEFAULT_PAID_STATUSES = ("processing",)
 CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "trash"})
 COMPLETED_STATUS = "completed"
 ALREADY_COMPLETED = "already completed in the shop"
-ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
@@ -46,43 +45,36 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
     order_id = _order_id(raw.get("id"))
     if order_id is None:
         raise MappingError("the order has no numeric id", field="id")
-    number = _text(raw.get("number")) or str(order_id)
-    status = (_text(raw.get("status")) or "pending").lower()
-
-    def verdict(
-        state: ShopOrderState, reason: str | None = None, draft: OrderDraft | None = None
-    ) -> MappedOrder:
-        return MappedOrder(
-            source=rules.source,
-            platform=PLATFORM,
-            shop_order_id=str(order_id),
-            shop_order_number=number,
-            shop_status=status,
-            shop_updated_at=parse_woo_date(raw.get("date_modified_gmt")),
-            state=state,
-            reason=reason,
-            draft=draft,
-        )
+    number = text(raw.get("number")) or str(order_id)
+    status = (text(raw.get("status")) or "pending").lower()
+    header = ShopOrderHeader(
+        source=rules.source,
+        platform=WOOCOMMERCE,
+        shop_order_id=str(order_id),
+        shop_order_number=number,
+        shop_status=status,
+        shop_updated_at=parse_woo_date(raw.get("date_modified_gmt")),
+    )
 
     paid_statuses = set(rules.paid_statuses or DEFAULT_PAID_STATUSES)
     if status in CANCELLED_STATUSES:
-        return verdict(ShopOrderState.CANCELLED, f"{status} in the shop")
+        return header.verdict(ShopOrderState.CANCELLED, f"{status} in the shop")
     if status not in paid_statuses:
         if status == COMPLETED_STATUS:
-            return verdict(ShopOrderState.NOTHING_TO_SHIP, ALREADY_COMPLETED)
-        return verdict(ShopOrderState.UNPAID, f"not paid yet (status {status})")
+            return header.verdict(ShopOrderState.NOTHING_TO_SHIP, ALREADY_COMPLETED)
+        return header.verdict(ShopOrderState.UNPAID, f"not paid yet (status {status})")
 
     if not isinstance(raw.get("line_items"), list):
-        return verdict(ShopOrderState.NOTHING_TO_SHIP, "the order lists no line items")
+        return header.verdict(ShopOrderState.NOTHING_TO_SHIP, NO_LINE_ITEMS)
     lines = _draft_lines(raw)
-    if not lines:
-        return verdict(ShopOrderState.NOTHING_TO_SHIP, "no line is left to ship after refunds")
-    return verdict(ShopOrderState.READY, draft=_draft(raw, number, lines, rules))
+    return header.ready_unless_empty(
+        lines, lambda: _draft(raw, number, lines, rules), nothing_left="no line is left to ship after refunds"
+    )
 
 
 def _draft(raw: Mapping[str, Any], number: str, lines: list[DraftLine], rules: MappingRules) -> OrderDraft:
-    billing = _mapping(raw.get("billing"))
-    shipping = _mapping(raw.get("shipping"))
+    billing = as_mapping(raw.get("billing"))
+    shipping = as_mapping(raw.get("shipping"))
     # a shop without shipping zones (or a "ship to billing" checkout) leaves shipping empty
     delivery, delivery_field = (shipping, "shipping") if _has_address(shipping) else (billing, "billing")
     if not _has_address(delivery):
@@ -90,17 +82,17 @@ def _draft(raw: Mapping[str, Any], number: str, lines: list[DraftLine], rules: M
             "the order has no delivery address (shipping and billing are empty)", field="shipping"
         )
     invoice, invoice_field = (billing, "billing") if _has_address(billing) else (delivery, delivery_field)
-    return OrderDraft(
-        reference=rules.reference_for(number),
-        **_address("delivery", delivery, delivery_field),
-        **_address("invoice", invoice, invoice_field),
-        telephone=_text(billing.get("phone")) or _text(shipping.get("phone")),
-        emailaddress=_text(billing.get("email")),
-        customer_remarks=_text(raw.get("customer_note")),
-        language=rules.language,
-        idshippingprovider_profile=rules.shipping_profile(*_shipping_methods(raw)),
+    return order_draft(
+        rules,
+        number=number,
+        delivery=_address("delivery", delivery, delivery_field),
+        invoice=_address("invoice", invoice, invoice_field),
         products=lines,
-        tags=rules.tag_titles(),
+        shipping_methods=_shipping_methods(raw),
+        language=rules.language,
+        telephone=first_text(billing.get("phone"), shipping.get("phone")),
+        emailaddress=text(billing.get("email")),
+        customer_remarks=text(raw.get("customer_note")),
     )
 
 
@@ -115,40 +107,36 @@ def _shipping_methods(raw: Mapping[str, Any]) -> list[object]:
 
 
 def _address(prefix: str, address: Mapping[str, Any], where: str) -> dict[str, str | None]:
-    person = " ".join(
-        part for part in (_text(address.get("first_name")), _text(address.get("last_name"))) if part
-    )
-    company = _text(address.get("company"))
-    country = (_text(address.get("country")) or "").upper()
-    if not ISO_COUNTRY.match(country):
-        shown = _text(address.get("country")) or "empty"
+    country = country_code(address.get("country"))
+    if country is None:
+        shown = text(address.get("country")) or "empty"
         raise MappingError(
             f"{where} country {shown!r} is not an ISO 3166 two-letter code", field=f"{where}.country"
         )
-    return {
-        f"{prefix}name": company or person or None,
-        # Picqer's name is the company when there is one; the person then becomes the contact
-        f"{prefix}contactname": (person or None) if company else None,
-        f"{prefix}address": _text(address.get("address_1")),
-        f"{prefix}address2": _text(address.get("address_2")),
-        f"{prefix}zipcode": _text(address.get("postcode")),
-        f"{prefix}city": _text(address.get("city")),
-        f"{prefix}region": _text(address.get("state")),
-        f"{prefix}country": country,
-    }
+    return address_fields(
+        prefix,
+        person=joined(address.get("first_name"), address.get("last_name")),
+        company=text(address.get("company")),
+        street=text(address.get("address_1")),
+        street2=text(address.get("address_2")),
+        zipcode=text(address.get("postcode")),
+        city=text(address.get("city")),
+        region=text(address.get("state")),
+        country=country,
+    )
 
 
 def _draft_lines(raw: Mapping[str, Any]) -> list[DraftLine]:
     refunded = refunded_quantities(raw)
     lines: list[DraftLine] = []
-    for position, item in enumerate(_list(raw.get("line_items"))):
-        line = _mapping(item)
+    for position, item in enumerate(as_list(raw.get("line_items"))):
+        line = as_mapping(item)
         line_id = line.get("id")
-        name = html.unescape(_text(line.get("name")) or "")
-        amount = _int(line.get("quantity")) - refunded.get(str(line_id), 0)
+        name = html.unescape(text(line.get("name")) or "")
+        amount = quantity(line.get("quantity")) - refunded.get(str(line_id), 0)
         if amount <= 0:
             continue  # refunded in full: nothing of it to ship, so its SKU does not matter
-        sku = _text(line.get("sku"))
+        sku = text(line.get("sku"))
         if not sku:
             raise MappingError(
                 f"line {line_id} ({name or 'unnamed product'}) has no SKU, so Picqer cannot find the product",
@@ -159,7 +147,7 @@ def _draft_lines(raw: Mapping[str, Any]) -> list[DraftLine]:
                 productcode=sku,
                 amount=amount,
                 name=name or None,
-                price=_price(line.get("price")),
+                price=price(line.get("price")),
                 shop_line_id=str(line_id) if line_id is not None else None,
             )
         )
@@ -169,13 +157,13 @@ def _draft_lines(raw: Mapping[str, Any]) -> list[DraftLine]:
 def refunded_quantities(raw: Mapping[str, Any]) -> dict[str, int]:
     """Units refunded per order line id, from refunds that carry their lines."""
     refunded: dict[str, int] = defaultdict(int)
-    for refund in _list(raw.get("refunds")):
-        for item in _list(_mapping(refund).get("line_items")):
-            line = _mapping(item)
+    for refund in as_list(raw.get("refunds")):
+        for item in as_list(as_mapping(refund).get("line_items")):
+            line = as_mapping(item)
             target = _refunded_item_id(line)
             if target is not None:
                 # refund lines carry negative quantities (-1 = one unit back); some plugins write +1
-                refunded[target] += abs(_int(line.get("quantity")))
+                refunded[target] += abs(quantity(line.get("quantity")))
     return dict(refunded)
 
 
@@ -183,23 +171,15 @@ def _refunded_item_id(line: Mapping[str, Any]) -> str | None:
     direct = line.get("refunded_item_id")
     if direct not in (None, "", 0, "0"):
         return str(direct)
-    for meta in _list(line.get("meta_data")):
-        entry = _mapping(meta)
+    for meta in as_list(line.get("meta_data")):
+        entry = as_mapping(meta)
         if entry.get("key") == "_refunded_item_id" and entry.get("value") not in (None, ""):
             return str(entry["value"])
     return None
 
 
 def _has_address(address: Mapping[str, Any]) -> bool:
-    return bool(_text(address.get("address_1")) or _text(address.get("city")))
-
-
-def _text(value: object) -> str | None:
-    """A stripped string, or None for missing/empty values (Woo sends "" for unset fields)."""
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip()
-    return text or None
+    return bool(text(address.get("address_1")) or text(address.get("city")))
 
 
 def _order_id(value: object) -> int | None:
@@ -211,34 +191,6 @@ def _order_id(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-def _int(value: object) -> int:
-    if value is None or isinstance(value, bool | dict | list):
-        return 0
-    try:
-        return int(float(str(value)))
-    except (TypeError, ValueError, OverflowError):
-        return 0
-
-
-def _price(value: object) -> float | None:
-    # the sample has numbers (3, 12); some stores and plugins send strings ("12.00")
-    if value is None or isinstance(value, bool | dict | list):
-        return None
-    try:
-        price = float(str(value))
-    except ValueError:
-        return None
-    return price if math.isfinite(price) else None
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 __all__ = ["ALREADY_COMPLETED", "DEFAULT_PAID_STATUSES", "map_order", "refunded_quantities"]

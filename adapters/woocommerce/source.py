@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
-from adapters.errors import ConfigError, TransientError
+from adapters.errors import TransientError
 from adapters.settings import ShopConnection
 from adapters.source import OrderSource, PageRequest, Paginator, Record
-from adapters.woocommerce.auth import WooCommerceAuth
+from adapters.types import WOOCOMMERCE
+from adapters.woocommerce.auth import build_auth
 
 API_PATH = "/wp-json/wc/v3/"
-MAX_PER_PAGE = 100  # WooCommerce rejects more with 400 rest_invalid_param
+MAX_PAGE_SIZE = 100  # WooCommerce rejects more with 400 rest_invalid_param
 WOO_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 # Woo stores modification times to the second, and WordPress date queries treat "after" as
 # exclusive: re-query from one second before the newest time seen, so an order sharing that
@@ -72,7 +73,7 @@ class ModifiedKeysetPaginator(Paginator):
         self, request: PageRequest, response: httpx.Response, records: list[Record]
     ) -> PageRequest | None:
         page = int(request.params.get("page", 1))
-        per_page = int(request.params.get("per_page", MAX_PER_PAGE))
+        per_page = int(request.params.get("per_page", MAX_PAGE_SIZE))
         total_pages = _int_header(response, "X-WP-TotalPages")
         if not records:
             return None
@@ -94,23 +95,17 @@ class ModifiedKeysetPaginator(Paginator):
 class WooCommerceSource(OrderSource):
     """One WooCommerce store's orders through REST v3 with consumer key and secret."""
 
-    platform: ClassVar[str] = "woocommerce"
-    orders_path: ClassVar[str] = "orders"
-    replication_key: ClassVar[str] = "date_modified_gmt"
+    platform = WOOCOMMERCE
+    orders_path = "orders"
+    replication_key = "date_modified_gmt"
+    page_size = MAX_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
 
-    def __init__(
-        self,
-        settings: ShopConnection,
-        *,
-        query_string_auth: bool = False,
-        per_page: int = MAX_PER_PAGE,
-        **options: Any,
-    ) -> None:
+    def __init__(self, settings: ShopConnection, *, query_string_auth: bool = False, **options: Any) -> None:
         """``query_string_auth``: send the keys as query parameters from the first request on
         (for hosts known to drop the Authorization header; otherwise the switch happens on its own
-        after the first "Consumer key is missing" answer). ``per_page`` is capped at 100."""
+        after the first "Consumer key is missing" answer)."""
         self._query_string_auth = query_string_auth
-        self._per_page = max(1, min(per_page, MAX_PER_PAGE))
         super().__init__(settings, **options)
 
     # -- declarations ----------------------------------------------------------------------
@@ -119,15 +114,7 @@ class WooCommerceSource(OrderSource):
         return self.settings.url.rstrip("/") + API_PATH
 
     def auth(self) -> httpx.Auth:
-        key = self.settings.consumer_key
-        secret = self.settings.consumer_secret
-        if key is None or secret is None or not key.get_secret_value() or not secret.get_secret_value():
-            raise ConfigError(
-                f"source {self.settings.name}: woocommerce needs consumer_key and consumer_secret"
-            )
-        return WooCommerceAuth(
-            key.get_secret_value(), secret.get_secret_value(), query_string=self._query_string_auth
-        )
+        return build_auth(self.settings, query_string=self._query_string_auth)
 
     def paginator(self) -> Paginator:
         return ModifiedKeysetPaginator(replication_key=self.replication_key)
@@ -136,7 +123,7 @@ class WooCommerceSource(OrderSource):
         params: dict[str, Any] = {
             "orderby": "modified",
             "order": "asc",
-            "per_page": self._per_page,
+            "per_page": self.page_limit(),
             "page": 1,
             "dates_are_gmt": "true",
             # "any" is every status but trash; trashed orders arrive as order.deleted webhooks
@@ -174,7 +161,7 @@ class WooCommerceSource(OrderSource):
         """
         if not needs_refund_lines(order):
             return order
-        response = self.send("GET", f"orders/{int(order['id'])}/refunds", params={"per_page": MAX_PER_PAGE})
+        response = self.send("GET", f"orders/{int(order['id'])}/refunds", params={"per_page": MAX_PAGE_SIZE})
         refunds = response.json()
         if not isinstance(refunds, list):
             raise TransientError("woocommerce answered a non-list refunds page", service=self.platform)
@@ -194,15 +181,12 @@ class WooCommerceSource(OrderSource):
         """``POST orders/{id}/notes``, sent once: not idempotent, so a 5xx or timeout is not
         retried here (that could add the note twice, and mail the customer twice); the error goes
         to the caller, which re-reads the notes before trying again."""
-        return self.send_once(
+        body = self.send(
             "POST",
             f"{self.order_path(shop_order_id)}/notes",
+            idempotent=False,
             json={"note": note, "customer_note": customer_note},
-        )
-
-    def send_once(self, method: str, url: str, **kwargs: Any) -> Record:
-        """A write that may not be repeated blindly: see ``OrderSource.send(idempotent=False)``."""
-        body = self.send(method, url, idempotent=False, **kwargs).json()
+        ).json()
         return body if isinstance(body, dict) else {}
 
 

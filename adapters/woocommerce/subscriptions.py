@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.woocommerce.source import MAX_PER_PAGE, WooCommerceSource
+from adapters.woocommerce.source import MAX_PAGE_SIZE, WooCommerceSource
 
 ORDER_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
 ACTIVE = "active"
@@ -20,7 +20,7 @@ def ensure_webhooks(
     source: WooCommerceSource, address: str, secret: str, *, topics: tuple[str, ...] = ORDER_TOPICS
 ) -> list[dict[str, Any]]:
     """One active webhook per topic pointing at ``address``; returns them. Idempotent."""
-    existing = source.send("GET", "webhooks", params={"per_page": MAX_PER_PAGE}).json()
+    existing = source.send("GET", "webhooks", params={"per_page": MAX_PAGE_SIZE}).json()
     hooks = [hook for hook in existing if isinstance(hook, dict)] if isinstance(existing, list) else []
     result: list[dict[str, Any]] = []
     for topic in topics:

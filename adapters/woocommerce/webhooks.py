@@ -8,8 +8,6 @@ any re-serialisation changes the bytes. When a webhook is created Woo POSTs the 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import re
@@ -17,8 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.errors import WebhookRejected
-from adapters.platform import ShopWebhook
+from adapters.platform import NeedsFullOrder, ShopWebhook
 from adapters.settings import ShopConnection
+from adapters.types import WOOCOMMERCE
+from adapters.webhooks import accepted_secrets, sign
+from adapters.woocommerce.source import needs_refund_lines
 
 SIGNATURE_HEADER = "x-wc-webhook-signature"
 TOPIC_HEADER = "x-wc-webhook-topic"
@@ -27,17 +28,13 @@ EVENT_HEADER = "x-wc-webhook-event"
 DELIVERY_HEADER = "x-wc-webhook-delivery-id"
 PING_BODY = re.compile(rb"^webhook_id=(\d+)$")
 DELETED_TOPIC = "order.deleted"
-
-
-def sign(raw: bytes, secret: str) -> str:
-    """The ``X-WC-Webhook-Signature`` value Woo sends for ``raw`` with ``secret``."""
-    digest = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+# a webhook's order lists its refunds only as totals: the mapper needs their lines from the shop
+needs_full_order: NeedsFullOrder | None = needs_refund_lines
 
 
 def order_version_key(order: Mapping[str, Any]) -> str:
     """One version of one order (id + modification time): dedups the same state from any path."""
-    return f"woocommerce:order:{order.get('id')}:{order.get('date_modified_gmt') or ''}"
+    return f"{WOOCOMMERCE}:order:{order.get('id')}:{order.get('date_modified_gmt') or ''}"
 
 
 def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnection) -> ShopWebhook:
@@ -47,7 +44,9 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
     ping = PING_BODY.match(raw.strip())
     if signature is None and ping is not None:
         # unsigned by design; it carries no order, so accepting it can change nothing
-        return ShopWebhook(topic="ping", event_key=f"woocommerce:ping:{ping.group(1).decode()}", is_ping=True)
+        return ShopWebhook(
+            topic="ping", event_key=f"{WOOCOMMERCE}:ping:{ping.group(1).decode()}", is_ping=True
+        )
     if not signature:
         raise WebhookRejected("missing X-WC-Webhook-Signature", status=401)
     if not _signature_matches(raw, signature, settings):
@@ -56,11 +55,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
 
 
 def _signature_matches(raw: bytes, signature: str, settings: ShopConnection) -> bool:
-    secrets = [
-        secret.get_secret_value()
-        for secret in (settings.webhook_secret, settings.previous_webhook_secret)
-        if secret is not None and secret.get_secret_value()
-    ]
+    secrets = accepted_secrets(settings)
     given = signature.strip().encode("ascii", errors="replace")
     matched = False
     for secret in secrets:  # check every secret, so timing does not tell which one matched
@@ -84,9 +79,9 @@ def _parse(raw: bytes, headers: Mapping[str, str]) -> ShopWebhook:
     delivery_id = headers.get(DELIVERY_HEADER)
     if topic == DELETED_TOPIC:
         # Woo sends only {"id": N} for deleted (trashed) orders
-        key = f"woocommerce:delivery:{delivery_id}" if delivery_id else f"woocommerce:deleted:{order_id}"
+        key = f"{WOOCOMMERCE}:delivery:{delivery_id}" if delivery_id else f"{WOOCOMMERCE}:deleted:{order_id}"
         return ShopWebhook(topic=topic, event_key=key, shop_order_id=str(order_id), deleted=True)
-    key = f"woocommerce:delivery:{delivery_id}" if delivery_id else order_version_key(body)
+    key = f"{WOOCOMMERCE}:delivery:{delivery_id}" if delivery_id else order_version_key(body)
     is_order = topic.startswith("order.")
     return ShopWebhook(
         topic=topic,
@@ -101,3 +96,6 @@ def _topic_from_parts(headers: Mapping[str, str]) -> str:
     if not resource or not event:
         raise WebhookRejected("missing X-WC-Webhook-Topic", status=400)
     return f"{resource}.{event}"
+
+
+__all__ = ["needs_full_order", "order_version_key", "sign", "verify_webhook"]

@@ -76,7 +76,7 @@ def test_every_order_once_across_pages(
     sim: WooCommerceSimulator, clock: Clock, make_source: MakeSource
 ) -> None:
     ids = create_orders(sim, clock, 35)
-    orders = list(make_source(per_page=10).iter_orders())
+    orders = list(make_source(page_size=10).iter_orders())
     assert [order["id"] for order in orders] == ids  # oldest change first
 
 
@@ -85,7 +85,7 @@ def test_every_order_once_while_orders_change_during_paging(
 ) -> None:
     ids = create_orders(sim, clock, 25)
     change_after_first_page(transport, sim, clock, ids)
-    seen = Counter(order["id"] for order in make_source(per_page=10).iter_orders())
+    seen = Counter(order["id"] for order in make_source(page_size=10).iter_orders())
     assert set(ids) <= set(seen), f"skipped: {sorted(set(ids) - set(seen))}"
     assert all(count == 1 for count in seen.values())
     assert len(seen) == 26  # the 25, plus the order created during the listing
@@ -99,7 +99,7 @@ def test_the_naive_page_numbers_skip_an_order_in_the_same_scenario(
 
     ids = create_orders(sim, clock, 25)
     change_after_first_page(transport, sim, clock, ids)
-    with NaiveSource(woo_settings(), transport=transport, sleep=sleeps.append, per_page=10) as source:
+    with NaiveSource(woo_settings(), transport=transport, sleep=sleeps.append, page_size=10) as source:
         seen = {order["id"] for order in source.iter_orders()}
     assert ids[10] not in seen
 
@@ -110,14 +110,14 @@ def test_more_than_a_page_sharing_one_second(
     ids = create_orders(sim, clock, 23, step=0)  # all modified in the same second
     clock.advance(timedelta(seconds=1))
     ids += create_orders(sim, clock, 4)
-    orders = [order["id"] for order in make_source(per_page=10).iter_orders()]
+    orders = [order["id"] for order in make_source(page_size=10).iter_orders()]
     assert sorted(orders) == sorted(ids)
     assert len(orders) == len(set(orders))
 
 
 def test_resume_from_a_cursor(sim: WooCommerceSimulator, clock: Clock, make_source: MakeSource) -> None:
     ids = create_orders(sim, clock, 12)
-    source = make_source(per_page=5)
+    source = make_source(page_size=5)
     first = list(source.iter_orders())
     cursor = max(stamp for order in first if (stamp := parse_woo_date(order["date_modified_gmt"])))
     clock.advance(timedelta(minutes=3))
@@ -185,7 +185,7 @@ def test_switches_to_query_string_keys_when_the_header_is_dropped(
     with capture_logs() as logs:
         assert [order["id"] for order in source.iter_orders()] == ids
         source.get_order(str(ids[0]))
-    assert [entry["event"] for entry in logs].count("woocommerce_query_string_auth") == 1  # sticky
+    assert [entry["event"] for entry in logs].count("shop_auth_switched") == 1  # sticky
     assert "Authorization" in transport.requests[0].headers
     assert transport.requests[1].url.params["consumer_key"] == KEY
     assert "Authorization" not in transport.requests[-1].headers
