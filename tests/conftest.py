@@ -1,6 +1,8 @@
 """Fixtures shared by every test: real PostgreSQL and Redis under CI, SQLite and fakeredis locally.
 
-Under ``CI=true`` a missing PostgreSQL or Redis is a failure, never a skip.
+Under ``CI=true`` a missing PostgreSQL or Redis is a failure, never a skip. A test run owns its
+Redis keys: every ``Settings`` built in it gets a namespace of its own (``REDIS_NAMESPACE``), and
+only the keys under it are ever deleted, never what another run (or a person) keeps in that Redis.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import pytest
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # byte-exact copies of ../shared/samples
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# one per run; subprocesses (the CLI tests, the benchmark's workers) inherit it through the environment
+TEST_NAMESPACE_VARIABLE = "PICQER_SYNC_TEST_REDIS_NAMESPACE"
+TEST_REDIS_NAMESPACE = os.environ.get(TEST_NAMESPACE_VARIABLE) or f"picqer-sync-test-{uuid.uuid4().hex[:12]}"
 
 
 def on_ci() -> bool:
@@ -44,6 +49,20 @@ def require_service(name: str, host: str, port: int) -> None:
 def samples_dir() -> Path:
     """The vendor samples (byte-exact copies, see tests/samples/SOURCES.md)."""
     return SAMPLES_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_redis_namespace() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TEST_NAMESPACE_VARIABLE, TEST_REDIS_NAMESPACE)
+        patch.setenv("REDIS_NAMESPACE", TEST_REDIS_NAMESPACE)  # read by every Settings()
+        yield
+
+
+def delete_own_redis_keys(client: Any) -> None:
+    """Delete this run's keys (and nothing else) from ``client``'s database."""
+    for key in client.scan_iter(match=f"{TEST_REDIS_NAMESPACE}:*", count=1000):
+        client.delete(key)
 
 
 @pytest.fixture(autouse=True)
@@ -89,16 +108,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def real_redis() -> Iterator[Any]:
-    """A real Redis (database 15, flushed), skipped locally and required on CI."""
+    """A real Redis (database 15), skipped locally and required on CI; this run's keys are deleted
+    before and after the test (never the whole database: another run may be using it)."""
     require_service("Redis", "127.0.0.1", 6379)
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+    delete_own_redis_keys(client)
     try:
         yield client
     finally:
-        client.flushdb()
+        delete_own_redis_keys(client)
         client.close()
 
 

@@ -25,7 +25,7 @@ from pydantic_settings import (
 
 from adapters.errors import ConfigError
 from adapters.settings import DEFAULT_USER_AGENT, ShopConnection
-from adapters.types import MAGENTO, PICQER, SHOPIFY, WOOCOMMERCE
+from adapters.types import PICQER
 
 CONFIG_ENV_VAR = "PICQER_SYNC_CONFIG"
 ENV_PREFIX = "env:"
@@ -105,6 +105,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///picqer-sync.db"
     redis_url: str = ""
+    # every Redis key of ours starts with "<redis_namespace>:" (queue, budget, locks), so deployments
+    # (and test runs) sharing one Redis keep apart
+    redis_namespace: str = Field(default="picqer-sync", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     public_url: str = "http://127.0.0.1:8000"
     admin_token: SecretStr | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -163,23 +166,14 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-# what each platform cannot work without; checked when a configuration is loaded
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    SHOPIFY: ("access_token",),
-    WOOCOMMERCE: ("consumer_key", "consumer_secret"),
-    MAGENTO: ("access_token",),
-}
-
-
 def missing_credentials(settings: Settings) -> list[str]:
-    """``sources[name].field`` for every credential an enabled source lacks."""
-    missing = []
-    for source in settings.sources:
-        for field in REQUIRED_CREDENTIALS[source.platform] if source.enabled else ():
-            value = getattr(source, field)
-            if value is None or not value.get_secret_value():
-                missing.append(f"sources[{source.name}].{field}")
-    return missing
+    """``sources[name].key`` for every credential an enabled source's auth scheme lacks."""
+    return [
+        f"sources[{source.name}].{key} (auth {source.auth_scheme()})"
+        for source in settings.sources
+        if source.enabled
+        for key in source.missing_credentials()
+    ]
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

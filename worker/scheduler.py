@@ -3,7 +3,7 @@
 It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the worker:
 
 * ``poll:<source>`` every ``poll_interval_seconds`` per enabled source (the poll itself reads the
-  cursor and an overlapping window, see ``worker/queue/polling.py``);
+  cursor and an overlapping window, see ``worker/sync/polling.py``);
 * ``reconcile`` every ``reconcile_interval_seconds``, and the fulfilment sweep with it (completed
   orders the shop has not heard of yet);
 * ``inbox-sweep`` every ``inbox_sweep_interval_seconds``: webhooks stored but never processed;
@@ -24,11 +24,11 @@ from typing import Any
 
 from worker import metrics
 from worker.config import Settings
+from worker.infra.redis import DEFAULT_NAMESPACE
 from worker.logging import get_logger
 
 log = get_logger(__name__)
 
-LOCK_PREFIX = "picqer-sync:scheduler"
 LOCK_SHARE = 0.9  # a firing holds its job's lock for this share of the interval
 MAX_IDLE_SECONDS = 5.0  # wake up at least this often to notice the stop event
 
@@ -44,9 +44,9 @@ class Job:
 class RedisJobLock:
     """``acquire(job, ttl)`` is true for exactly one scheduler per job per ``ttl``."""
 
-    def __init__(self, client: Any, *, prefix: str = LOCK_PREFIX) -> None:
+    def __init__(self, client: Any, *, namespace: str = DEFAULT_NAMESPACE) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = f"{namespace}:scheduler"
 
     def acquire(self, job: str, ttl: float) -> bool:
         return bool(self._client.set(f"{self._prefix}:{job}", "1", nx=True, px=max(1, int(ttl * 1000))))
@@ -61,7 +61,7 @@ class LocalJobLock:
 
 @dataclass
 class SchedulerTargets:
-    """What the scheduler fires; the CLI binds these to actors and the mirror."""
+    """What the scheduler fires; ``worker.app`` binds these to the actors and the mirror."""
 
     poll_source: Callable[[str], object]
     reconcile: Callable[[], object]

@@ -34,7 +34,7 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
 
 
 class RequestBudget(Protocol):
-    """Paces every process's requests to one Picqer account (implemented in ``worker/queue/budget.py``)."""
+    """Paces every process's requests to one Picqer account (implemented in ``worker/infra/budget.py``)."""
 
     def acquire(self) -> None:
         """Block until one more request may be sent."""

@@ -29,7 +29,7 @@ from worker.demo import (
     wait_for,
 )
 from worker.logging import configure_logging
-from worker.queue.inbox import parse_shop_event_payload
+from worker.sync.inbox import parse_shop_event_payload
 
 pytestmark = pytest.mark.bench
 
@@ -79,7 +79,7 @@ def bench_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo
 
 def test_paid_orders_reach_picqer_processed_within_seconds(bench_stack: DemoStack) -> None:
     stack = bench_stack
-    queue = "in-process queue" if stack.runtime.in_process else "Redis broker"
+    queue = "in-process queue" if stack.app.in_process else "Redis broker"
     sync_hooks(stack)
     existing = {order["idorder"] for order in stack.control("GET", "picqer/orders")}  # the seed's
     stack.control("DELETE", "picqer/requests")  # count the orders' requests only, not hooks sync's

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, require_service
+from tests.conftest import REDIS_URL, TEST_REDIS_NAMESPACE, delete_own_redis_keys, require_service
 
 pytestmark = pytest.mark.bench
 
@@ -34,18 +34,21 @@ def push_in_process(picqer_url: str, database_url: str, numbers: list[str], resu
 
     from adapters.picqer.client import PicqerClient
     from tests.sync.conftest import make_settings, mapped_order
+    from worker.app import build_app
     from worker.errors import RateLimited
+    from worker.infra.budget import RedisRequestBudget, account_key
     from worker.logging import configure_logging
-    from worker.queue.budget import RedisRequestBudget, account_key
-    from worker.sync.context import build_context
     from worker.sync.push import push_order
     from worker.sync.tags import TagCache
 
     configure_logging(log_format="console", level="WARNING")  # one line per request would drown the numbers
     client = redis.Redis.from_url(REDIS_URL)
-    budget = RedisRequestBudget(client, key=account_key(picqer_url), requests_per_minute=RATE_LIMIT)
+    budget = RedisRequestBudget(
+        client, key=account_key(picqer_url, TEST_REDIS_NAMESPACE), requests_per_minute=RATE_LIMIT
+    )
     picqer = PicqerClient(picqer_url, "bench-key", budget=budget, timeout=60)
-    ctx = build_context(make_settings(database_url), picqer_client=picqer, redis=client, tag_cache=TagCache())
+    app = build_app(make_settings(database_url), picqer_client=picqer, redis=client, tag_cache=TagCache())
+    ctx = app.context
     waits = Counter[str]()
 
     def push(number: str) -> str:
@@ -60,7 +63,7 @@ def push_in_process(picqer_url: str, database_url: str, numbers: list[str], resu
         kinds = Counter(pool.map(push, numbers))
     results.put({"kinds": dict(kinds), "waits": dict(waits)})
     picqer.close()
-    ctx.close()
+    app.close()
 
 
 def test_shared_budget_keeps_many_workers_under_the_rate_limit(tmp_path: Path) -> None:
@@ -71,7 +74,7 @@ def test_shared_budget_keeps_many_workers_under_the_rate_limit(tmp_path: Path) -
     from tests.support.liveserver import serve
     from worker.db.migrate import upgrade_database
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    delete_own_redis_keys(redis.Redis.from_url(REDIS_URL))
     database_url = f"sqlite:///{tmp_path / 'bench.db'}"
     upgrade_database(database_url)
     numbers = [str(10_000 + n) for n in range(ORDERS)]

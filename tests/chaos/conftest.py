@@ -34,12 +34,15 @@ WORKER_THREADS = 6
 def chaos_stack(tmp_path: Path) -> Iterator[DemoStack]:
     # retries under chaos log a warning each; -s shows the errors (dead letters) and the summary
     configure_logging(log_format="console", level="ERROR")
-    with start_stack(tmp_path, fulfilment_delay_ms=FULFILMENT_DELAY_MS, threads=WORKER_THREADS) as stack:
-        assert CLIENT_TIMEOUT < AFTER_WRITE_DELAY
-        stack.settings.picqer.timeout_seconds = CLIENT_TIMEOUT
-        stack.handlers.close()  # any Picqer client built so far had the demo's timeout
+    assert CLIENT_TIMEOUT < AFTER_WRITE_DELAY
+    with start_stack(
+        tmp_path,
+        fulfilment_delay_ms=FULFILMENT_DELAY_MS,
+        threads=WORKER_THREADS,
+        picqer_timeout=CLIENT_TIMEOUT,
+    ) as stack:
         stack.source("woocommerce").on_cancel_processing = "force_cancel"
-        actors = stack.runtime.actors
+        actors = stack.app.actors
         for actor in (
             actors.process_shop_event,
             actors.process_picqer_event,

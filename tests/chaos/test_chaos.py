@@ -49,8 +49,8 @@ from worker.demo import (
     shop_tracking_codes,
     sync_hooks,
 )
-from worker.queue.inbox import InboxSweeper
 from worker.sync.failures import list_failures, retry_failures
+from worker.sync.inbox import InboxSweeper
 
 pytestmark = pytest.mark.chaos
 
@@ -155,7 +155,7 @@ class SafetyNets:
     def __init__(self, stack: DemoStack) -> None:
         self.stack = stack
         self.targets = stack.targets()
-        self.sweeper = InboxSweeper(stack.engine, stack.runtime.enqueue_inbox, INBOX_GRACE_SECONDS)
+        self.sweeper = InboxSweeper(stack.engine, stack.app.enqueue_inbox, INBOX_GRACE_SECONDS)
         self.fired = 0
         self.operator_retries = 0
         self._last = 0.0
@@ -180,7 +180,7 @@ class SafetyNets:
         ]
         if retriable:
             self.operator_retries += len(retriable)
-            retry_failures(self.stack.handlers.context(), order_ids=retriable)
+            retry_failures(self.stack.app.context, order_ids=retriable)
 
     def until(self, what: str, problems: Callable[[], list[str]], *, timeout: float) -> float:
         """Fire the safety nets until ``problems`` is empty; the seconds it took, or fail naming them."""

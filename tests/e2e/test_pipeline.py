@@ -31,8 +31,8 @@ from worker.demo import (
     wait_until_fulfilled,
     wait_until_pushed,
 )
-from worker.queue.hooks import picqer_hook_address
-from worker.queue.inbox import InboxSweeper, shop_event_payload, store_event
+from worker.sync.hooks import picqer_hook_address
+from worker.sync.inbox import InboxSweeper, shop_event_payload, store_event
 
 
 def picqer_orders_with_reference(stack: DemoStack, reference: str) -> list[int]:
@@ -123,7 +123,7 @@ def test_a_picqer_hook_deactivated_in_the_sandbox_is_reactivated_by_the_hook_hea
     stack: DemoStack,
 ) -> None:
     sync_hooks(stack)
-    picqer = stack.handlers.context().picqer
+    picqer = stack.app.picqer
     address = picqer_hook_address(stack.settings)
     victim = next(hook for hook in picqer.iter_hooks() if hook.event == "orders.completed")
     stack.control("POST", f"picqer/hooks/{victim.idhook}/deactivate")
@@ -163,7 +163,7 @@ def test_the_inbox_sweeper_processes_an_event_whose_queue_message_was_lost(stack
     assert mirror_row(stack, planned) is None
 
     later = utcnow() + timedelta(minutes=5)  # past the sweeper's grace period
-    swept = InboxSweeper(stack.engine, stack.runtime.enqueue_inbox).sweep(now=later)
+    swept = InboxSweeper(stack.engine, stack.app.enqueue_inbox).sweep(now=later)
 
     assert swept == 1
     wait_until_pushed(stack, [planned], timeout=TIMEOUT)

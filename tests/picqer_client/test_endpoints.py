@@ -26,8 +26,8 @@ from adapters.picqer.models import (
     Shipment,
     Tag,
 )
-from tests.picqer_client.conftest import API_KEY, BASE_URL, FakePicqer, doc_example
 from adapters.settings import DEFAULT_USER_AGENT
+from tests.picqer_client.conftest import API_KEY, BASE_URL, FakePicqer, doc_example
 
 ORDER = {"idorder": 16860, "orderid": "20130028", "status": "concept", "reference": "shop-1001"}
 TAG = {"idtag": 223, "title": "Zomer", "color": "#03008a", "inherit": False, "textColor": "#FFFFFF"}

@@ -52,7 +52,10 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 class RecordingHandlers:
-    """Records every call with the message's retry count; ``behaviour[name]`` may raise."""
+    """Records every call with the message's retry count; ``behaviour[name]`` may raise.
+
+    A dead letter is recorded as (the actor whose message died, its arguments, kwargs, reason).
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
@@ -65,6 +68,7 @@ class RecordingHandlers:
         message = CurrentMessage.get_current_message()
         info = {
             "retries": message.options.get("retries", 0) if message else None,
+            "rate_limit_waits": message.options.get("rate_limit_waits", 0) if message else None,
             "context": dict(structlog.contextvars.get_contextvars()),
         }
         with self._lock:
@@ -88,15 +92,22 @@ class RecordingHandlers:
     def report_fulfilment(self, order_row_id: int) -> None:
         self._call("report_fulfilment", order_row_id)
 
-    def poll_source(self, source: str) -> None:
+    def poll_source(self, source: str, **_: Any) -> None:
         self._call("poll_source", source)
 
     def reconcile(self, since: datetime | None) -> None:
         self._call("reconcile", since)
 
-    def record_dead_letter(
-        self, actor_name: str, args: list[Any], kwargs: dict[str, Any], reason: str
-    ) -> None:
+    def record_dead_inbox_event(self, inbox_id: int, reason: str) -> None:
+        self._dead("inbox_event", [inbox_id], reason)  # either event actor
+
+    def record_dead_push(self, source: str, shop_order_id: str, reason: str) -> None:
+        self._dead("push_shop_order", [source, shop_order_id], reason)
+
+    def record_dead_fulfilment(self, order_row_id: int, reason: str) -> None:
+        self._dead("report_fulfilment", [order_row_id], reason)
+
+    def _dead(self, actor_name: str, args: list[Any], reason: str) -> None:
         with self._lock:
-            self.dead_letters.append((actor_name, args, kwargs, reason))
+            self.dead_letters.append((actor_name, args, {}, reason))
         self.done.set()

@@ -11,10 +11,13 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from adapters.retry import SHOP_REQUEST
+from adapters.source import DEFAULT_TIMEOUT_SECONDS
 from tests.queue.fakes import RecordingHandlers, make_settings
 from worker.errors import ApiRejected, RateLimited, TransientError
-from worker.queue.actors import EVENT_OPTIONS, QUEUE_NAME, Actors, declare_actors
-from worker.queue.broker import make_broker, queue_depths, start_worker
+from worker.queue.actors import EVENT_OPTIONS, Actors, declare_actors
+from worker.queue.broker import QUEUE_NAME, make_broker, queue_depths, start_worker
+from worker.queue.middleware import DEAD_LETTER_ACTOR
 
 FAST = {"min_backoff": 5, "max_backoff": 20}
 
@@ -99,11 +102,30 @@ def test_a_429_is_waited_out_without_spending_a_retry(
     # wait for the success itself: a queue that looks empty between a retry's requeue and its
     # delivery would end a join() early on Redis
     assert succeeded.wait(30)
-    retries = [info["retries"] for _, _, info in handlers.calls_to("push_shop_order")]
+    # dramatiq's own count takes every failure; the 429s waited out are not spent
+    retries = [
+        info["retries"] - info["rate_limit_waits"] for _, _, info in handlers.calls_to("push_shop_order")
+    ]
     assert len(retries) == EVENT_OPTIONS.max_retries + 4  # every 429, the 502, and the success
     assert retries[: EVENT_OPTIONS.max_retries + 4 - 1] == [0] * (EVENT_OPTIONS.max_retries + 3)
     assert retries[-1] == 1
     assert handlers.dead_letters == []
+
+
+def test_a_message_stuck_on_429s_still_ends(
+    broker: dramatiq.Broker, actors: Actors, handlers: RecordingHandlers, worker: dramatiq.Worker
+) -> None:
+    """Past ``max_rate_limit_waits``, each 429 spends a retry like any failure."""
+
+    def always_429(source: str, shop_order_id: str) -> None:
+        raise RateLimited("429", retry_after=0.001)
+
+    handlers.behaviour["push_shop_order"] = always_429
+    actors.push_shop_order.send_with_options(args=("shop-nl", "9"), max_retries=1, **FAST)
+    assert handlers.done.wait(60)
+    waits = EVENT_OPTIONS.max_rate_limit_waits
+    assert len(handlers.calls_to("push_shop_order")) == waits + 2  # the free waits, a try, one retry
+    assert handlers.dead_letters[0][:2] == ("push_shop_order", ["shop-nl", "9"])
 
 
 def test_exhausted_retries_go_to_the_dead_letter_with_the_reason(
@@ -149,3 +171,15 @@ def test_messages_carry_ids_only(broker: dramatiq.Broker, actors: Actors) -> Non
     encoded = message.encode()
     assert b"secret" not in encoded.lower()
     assert b"token" not in encoded.lower()
+
+
+def test_every_actor_outlasts_a_shop_request_retried_to_the_end(
+    broker: dramatiq.Broker, actors: Actors
+) -> None:
+    """A shop call inside an actor gives up (SHOP_REQUEST's bound, plus its last request's timeout)
+    before the actor's time limit kills it mid-write."""
+    longest_call_ms = (SHOP_REQUEST.total_seconds + DEFAULT_TIMEOUT_SECONDS) * 1000
+    for name, actor in broker.actors.items():
+        if name == DEAD_LETTER_ACTOR:
+            continue  # records in the mirror only: it never calls a shop
+        assert actor.options["time_limit"] > longest_call_ms, name

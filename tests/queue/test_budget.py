@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TEST_REDIS_NAMESPACE
 from worker.config import PicqerSettings
-from worker.queue.budget import LocalRequestBudget, RedisRequestBudget, account_key, make_budget
+from worker.infra.budget import LocalRequestBudget, RedisRequestBudget, account_key, make_budget
 
 BudgetFactory = Callable[..., Any]
 
@@ -31,7 +32,7 @@ def new_budget(request: pytest.FixtureRequest) -> BudgetFactory:
         if redis_client is not None:
             return RedisRequestBudget(
                 redis_client,
-                key="picqer-sync:budget:test",
+                key=f"{TEST_REDIS_NAMESPACE}:budget:test",
                 requests_per_minute=per_window,
                 window_seconds=window,
                 headroom=headroom,

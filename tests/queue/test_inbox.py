@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.queue.fakes import make_settings
+from worker.app import build_app
 from worker.db.models import InboxEvent, utcnow
 from worker.db.session import session_scope
-from worker.queue import sync_handlers
-from worker.queue.inbox import InboxSweeper, mark_processed, store_event
-from worker.queue.sync_handlers import SyncHandlers
+from worker.sync import picqer_events
+from worker.sync.inbox import InboxSweeper, mark_processed, store_event
 from worker.sync.outcomes import EventKind, EventOutcome
 
 
@@ -65,7 +65,7 @@ def test_a_picqer_event_is_applied_once(engine: Engine, monkeypatch: pytest.Monk
         applied.append(event.event_key)
         return EventOutcome(kind=EventKind.IGNORED, event=event.event)
 
-    monkeypatch.setattr(sync_handlers, "apply_picqer_event", fake_apply)
+    monkeypatch.setattr(picqer_events, "apply_picqer_event", fake_apply)
     body = {
         "idhook": 1,
         "name": "n",
@@ -76,7 +76,7 @@ def test_a_picqer_event_is_applied_once(engine: Engine, monkeypatch: pytest.Monk
     inbox_id = store_event(
         engine, source="picqer", event_key="e", topic="orders.completed", payload=json.dumps(body)
     ).inbox_id
-    handlers = SyncHandlers(make_settings(), engine=engine, context=object())  # type: ignore[arg-type]
+    handlers = build_app(make_settings(), engine=engine).handlers
     handlers.process_picqer_event(inbox_id)
     handlers.process_picqer_event(inbox_id)  # a duplicate message (sweeper, redelivery)
     assert len(applied) == 1
@@ -92,7 +92,7 @@ def test_a_failed_attempt_is_counted_with_its_reason(engine: Engine, monkeypatch
     def failing(ctx: Any, event: Any) -> EventOutcome:
         raise TransientError("timeout", service="Picqer")
 
-    monkeypatch.setattr(sync_handlers, "apply_picqer_event", failing)
+    monkeypatch.setattr(picqer_events, "apply_picqer_event", failing)
     body = {
         "idhook": 1,
         "name": "n",
@@ -103,7 +103,7 @@ def test_a_failed_attempt_is_counted_with_its_reason(engine: Engine, monkeypatch
     inbox_id = store_event(
         engine, source="picqer", event_key="f", topic="t", payload=json.dumps(body)
     ).inbox_id
-    handlers = SyncHandlers(make_settings(), engine=engine, context=object())  # type: ignore[arg-type]
+    handlers = build_app(make_settings(), engine=engine).handlers
     with pytest.raises(TransientError):
         handlers.process_picqer_event(inbox_id)
     with session_scope(engine) as session:

@@ -3,18 +3,16 @@ letter records the order as failed in the mirror."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import fakeredis
 from sqlalchemy.engine import Engine
 
 from tests.queue.fakes import RecordingHandlers, make_settings
+from worker.app import build_app
 from worker.db import orders
 from worker.db.session import session_scope
 from worker.errors import TransientError
 from worker.queue.actors import declare_actors
 from worker.queue.broker import make_broker, start_worker
-from worker.queue.sync_handlers import SyncHandlers
 from worker.scheduler import Job, LocalJobLock, RedisJobLock, Scheduler, SchedulerTargets, build_jobs
 
 
@@ -71,14 +69,12 @@ def test_two_schedulers_on_one_redis_do_not_double_fire() -> None:
 
 def test_a_dead_lettered_push_is_recorded_as_failed_with_its_reason(engine: Engine) -> None:
     settings = make_settings()
-    recorder = SyncHandlers(settings, engine=engine, context=None)
+    recorder = build_app(settings, engine=engine)
 
     class Handlers(RecordingHandlers):
-        def record_dead_letter(
-            self, actor_name: str, args: list[Any], kwargs: dict[str, Any], reason: str
-        ) -> None:
-            recorder.record_dead_letter(actor_name, args, kwargs, reason)
-            super().record_dead_letter(actor_name, args, kwargs, reason)
+        def record_dead_push(self, source: str, shop_order_id: str, reason: str) -> None:
+            recorder.handlers.record_dead_push(source, shop_order_id, reason)
+            super().record_dead_push(source, shop_order_id, reason)
 
     handlers = Handlers()
 

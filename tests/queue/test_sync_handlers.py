@@ -1,7 +1,7 @@
 """``SyncHandlers`` (what the actors call) and the Picqer hook health jobs, against the sandbox.
 
-Each handler is called directly, as an actor would with its message's arguments; follow-up work it
-hands back to the queue is recorded instead of enqueued.
+Each handler is called directly, as an actor would with its message's arguments; the follow-up work
+it asks for (a fulfilment report) is read off its outcome instead of enqueued.
 """
 
 from __future__ import annotations
@@ -25,29 +25,18 @@ from adapters.registry import get_platform
 from sandbox.app import create_sandbox_app
 from tests.queue.fakes import WEBHOOK_SECRET, make_settings
 from tests.support.liveserver import serve
+from worker.app import build_app
 from worker.config import PicqerSettings, SourceSettings
 from worker.db import orders
 from worker.db.migrate import upgrade_database
 from worker.db.models import InboxEvent, Order
 from worker.db.session import make_engine, session_scope
-from worker.queue.hooks import PICQER_HOOK_EVENTS, check_picqer_hooks, sync_picqer_hooks
-from worker.queue.inbox import PICQER_INBOX_SOURCE, shop_event_payload, store_event
-from worker.queue.sync_handlers import SyncHandlers
+from worker.sync.handlers import SyncHandlers
+from worker.sync.hooks import PICQER_HOOK_EVENTS, check_picqer_hooks, sync_picqer_hooks
+from worker.sync.inbox import PICQER_INBOX_SOURCE, shop_event_payload, store_event
 
 SHOPIFY_CONTROL = "/_sandbox/shopify/shops/demo-shop"
 WOO_CONTROL = "/_sandbox/woocommerce/shops/demo-shop"
-
-
-class RecordedFollowUps:
-    def __init__(self) -> None:
-        self.fulfilments: list[tuple[int, int | None]] = []
-        self.pushes: list[tuple[str, str]] = []
-
-    def report_fulfilment(self, order_row_id: int, *, delay_ms: int | None = None) -> None:
-        self.fulfilments.append((order_row_id, delay_ms))
-
-    def push_shop_order(self, source: str, shop_order_id: str) -> None:
-        self.pushes.append((source, shop_order_id))
 
 
 @pytest.fixture(scope="module")
@@ -98,21 +87,15 @@ def handlers(sandbox_url: str, engine: Engine) -> Iterator[SyncHandlers]:
             ),
         ],
     )
-    sync_handlers = SyncHandlers(settings, engine=engine)
-    sync_handlers.followups = RecordedFollowUps()
-    yield sync_handlers
-    sync_handlers.close()
+    with build_app(settings, engine=engine) as app:
+        assert isinstance(app.handlers, SyncHandlers)
+        yield app.handlers
 
 
 @pytest.fixture
 def picqer(sandbox_url: str) -> Iterator[PicqerClient]:
     with PicqerClient(f"{sandbox_url}/picqer/api/v1/", "key") as client:
         yield client
-
-
-def followups(handlers: SyncHandlers) -> RecordedFollowUps:
-    assert isinstance(handlers.followups, RecordedFollowUps)
-    return handlers.followups
 
 
 def shop_event(engine: Engine, source: str, webhook: ShopWebhook) -> int:
@@ -248,6 +231,7 @@ def test_picqer_events_then_report_fulfilment_once_with_tracking(
 
     sent = deliveries(sandbox_url, "orders.completed", "picklists.shipments.created")
     assert {item["topic"] for item in sent} >= {"orders.completed", "picklists.shipments.created"}
+    to_report = []
     for index, item in enumerate(sent):
         stored = store_event(
             engine,
@@ -256,9 +240,11 @@ def test_picqer_events_then_report_fulfilment_once_with_tracking(
             topic=item["topic"],
             payload=item["body"],
         )
-        handlers.process_picqer_event(stored.inbox_id)
+        outcome = handlers.process_picqer_event(stored.inbox_id)
+        if outcome is not None and outcome.newly_completed:
+            to_report.append(outcome.order_id)
 
-    assert [order_id for order_id, _ in followups(handlers).fulfilments] == [row.id]
+    assert to_report == [row.id]
     assert row.id is not None
     handlers.report_fulfilment(row.id)
     handlers.report_fulfilment(row.id)  # a duplicate message: the shop must not get a second one
@@ -274,14 +260,14 @@ def test_reconcile_moves_the_mirror_and_asks_for_the_fulfilment(
     handlers.push_shop_order("woo", "1002")
     row = mirror_order(engine, "woo", "1002")
     assert row.idorder is not None
-    handlers.reconcile(None)  # the scheduled run before: sets the cursor from the open orders
-    assert followups(handlers).fulfilments == []
+    # the scheduled run before: sets the cursor from the open orders
+    assert handlers.reconcile(None).newly_completed == []
     ship(sandbox_url, row.idorder, "3STEST0002")  # no hooks: only the reconcile can notice
 
-    handlers.reconcile(None)
+    repaired = handlers.reconcile(None)
 
     assert mirror_order(engine, "woo", "1002").picqer_status == "completed"
-    assert [order_id for order_id, _ in followups(handlers).fulfilments] == [row.id]
+    assert repaired.newly_completed == [row.id]
 
 
 def test_a_fulfilment_whose_shipment_hook_was_lost_still_carries_the_tracking_code(
@@ -296,8 +282,8 @@ def test_a_fulfilment_whose_shipment_hook_was_lost_still_carries_the_tracking_co
     assert row.id is not None
     handlers.reconcile(None)
     ship(sandbox_url, row.idorder, "3STEST0003")  # no hooks reach us: the shipment event is lost
-    handlers.reconcile(None)  # notices the completion, knows no shipment
-    assert [order_id for order_id, _ in followups(handlers).fulfilments] == [row.id]
+    # notices the completion, knows no shipment
+    assert handlers.reconcile(None).newly_completed == [row.id]
 
     handlers.report_fulfilment(row.id)
 
@@ -329,7 +315,9 @@ def test_two_fulfilment_reports_of_one_order_at_once_tell_the_shop_once(
             both_in_the_shop.wait(timeout=1.0)
         magento.report_fulfilment(*args, **kwargs)
 
-    handlers._platforms = lambda name: dataclasses.replace(get_platform(name), report_fulfilment=slow_report)
+    handlers.ctx.platforms = lambda name: dataclasses.replace(
+        get_platform(name), report_fulfilment=slow_report
+    )
     errors: list[BaseException] = []
 
     def report() -> None:

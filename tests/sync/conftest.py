@@ -8,9 +8,10 @@ import pytest
 
 from adapters.draft import DraftLine, MappedOrder, OrderDraft, ShopOrderState
 from tests.sync.fake_picqer import FakePicqer
+from worker.app import App, build_app
 from worker.config import Settings, SourceSettings
 from worker.db.migrate import upgrade_database
-from worker.sync.context import SyncContext, build_context
+from worker.sync.context import SyncContext
 from worker.sync.tags import TagCache
 
 ContextFactory = Callable[..., SyncContext]
@@ -46,22 +47,22 @@ def make_settings(database_url: str, *, on_cancel_processing: str = "pause") -> 
 def make_ctx(mirror_url: str, fake: FakePicqer) -> Iterator[ContextFactory]:
     """Build a context like a worker process would: its own engine and client; one tag cache."""
     tags = TagCache()
-    built: list[SyncContext] = []
+    built: list[App] = []
 
     def factory(*, redis: Any = None, on_cancel_processing: str = "pause", picqer: Any = None) -> SyncContext:
-        ctx = build_context(
+        app = build_app(
             make_settings(mirror_url, on_cancel_processing=on_cancel_processing),
             picqer_client=picqer or fake.client(),
             redis=redis,
             tag_cache=tags,
         )
-        built.append(ctx)
-        return ctx
+        built.append(app)
+        return app.context
 
     yield factory
-    for ctx in built:
-        ctx.picqer.close()
-        ctx.close()
+    for app in built:
+        app.picqer.close()
+        app.close()
 
 
 def mapped_order(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from worker.db.session import make_engine
-from worker.sync.locks import (
+from worker.infra.locks import (
     OrderLocked,
     OrderLockFactory,
     PostgresOrderLocks,

@@ -20,12 +20,13 @@ from adapters.registry import get_platform
 from sandbox.app import create_sandbox_app
 from tests.queue.fakes import make_settings
 from tests.support.liveserver import serve
+from worker.app import build_app
 from worker.config import PicqerSettings, SourceSettings
 from worker.db import cursors
 from worker.db.migrate import upgrade_database
 from worker.db.session import make_engine, session_scope
 from worker.errors import RateLimited, TransientError
-from worker.sync.context import SyncContext, build_context
+from worker.sync.context import SyncContext
 from worker.sync.polling import poll_source
 
 SHOPIFY = get_platform("shopify")
@@ -85,9 +86,8 @@ def ctx(sandbox_url: str, tmp_path: Path) -> Iterator[SyncContext]:
         database_url=database_url,
         picqer=PicqerSettings(url=f"{sandbox_url}/picqer/api/v1/", api_key=SecretStr("key")),
     )
-    context = build_context(settings, engine=engine, clock=Clock())
-    yield context
-    context.close()
+    with build_app(settings, engine=engine, clock=Clock()) as app:
+        yield app.context
     engine.dispose()
 
 

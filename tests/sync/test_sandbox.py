@@ -11,8 +11,9 @@ from adapters.picqer.client import PicqerClient
 from sandbox.app import create_sandbox_app
 from tests.support.liveserver import serve
 from tests.sync.conftest import make_settings, mapped_order
+from worker.app import build_app
 from worker.errors import OutcomeUnknown
-from worker.sync.context import SyncContext, build_context
+from worker.sync.context import SyncContext
 from worker.sync.outcomes import PushKind
 from worker.sync.push import push_order
 from worker.sync.tags import TagCache
@@ -37,10 +38,9 @@ def control(sandbox_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def ctx(sandbox_url: str, mirror_url: str, control: httpx.Client) -> Iterator[SyncContext]:
     picqer = PicqerClient(f"{sandbox_url}/picqer/api/v1/", "test-key", timeout=0.5)
-    context = build_context(make_settings(mirror_url), picqer_client=picqer, tag_cache=TagCache())
-    yield context
+    with build_app(make_settings(mirror_url), picqer_client=picqer, tag_cache=TagCache()) as app:
+        yield app.context
     picqer.close()
-    context.close()
 
 
 def _logged(control: httpx.Client) -> list[tuple[str, str, int]]:

@@ -25,15 +25,12 @@ def failures(
     """List failed orders (and conflicts that need a decision)."""
     if ctx.invoked_subcommand is not None:
         return
-    from worker.db.session import make_engine
+    from worker.app import build_app
     from worker.sync.failures import list_failures
 
     settings = cli_state(ctx).mirror_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        rows = list_failures(engine, source=source)
-    finally:
-        engine.dispose()
+    with build_app(settings) as app:
+        rows = list_failures(app.engine, source=source)
     if as_json:
         payload = [
             {
@@ -82,15 +79,13 @@ def retry(
     if (order_id is None) == (not retry_all):
         typer.echo("error: give an order ID or --all (not both)", err=True)
         raise typer.Exit(code=2)
-    from worker.sync.context import build_context
+    from worker.app import build_app
     from worker.sync.failures import retry_failures
 
     settings = cli_state(ctx).mirror_settings()
-    sync = build_context(settings)
-    try:
-        outcomes = retry_failures(sync, order_ids=None if retry_all else [order_id] if order_id else [])
-    finally:
-        sync.close()
+    with build_app(settings) as app:
+        order_ids = None if retry_all else [order_id] if order_id else []
+        outcomes = retry_failures(app.context, order_ids=order_ids)
     if not outcomes:
         typer.echo("nothing to retry" if retry_all else f"order {order_id} is not a failed order")
         raise typer.Exit(code=0 if retry_all else 1)

@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.cli.state import cli_state
-from worker.db.session import make_engine
-from worker.queue.hooks import HookResult, picqer_hook_address, sync_picqer_hooks, sync_shop_webhooks
+from worker.sync.hooks import HookResult, picqer_hook_address, sync_picqer_hooks, sync_shop_webhooks
 
 hooks_app = typer.Typer(help="Picqer hooks and shop webhooks that feed the receiver.", no_args_is_help=True)
 
@@ -31,34 +30,21 @@ def sync(
     every enabled Shopify and WooCommerce source (Magento is polled). Safe to run again.
     Exits 1 when any hook could not be synced.
     """
-    from adapters.picqer.client import PicqerClient
-    from worker.queue.broker import redis_client_from_settings
-    from worker.queue.budget import make_budget
+    from worker.app import build_app
 
     settings = cli_state(ctx).mirror_settings()
     secret = settings.picqer.webhook_secret.get_secret_value()
     if picqer and not secret:
         typer.echo("error: picqer.webhook_secret is empty; Picqer hooks must be signed", err=True)
         raise typer.Exit(code=2)
-    engine = make_engine(settings.database_url)
     results: list[HookResult] = []
-    try:
+    with build_app(settings) as app:
         if picqer:
-            budget = make_budget(settings.picqer, redis_client=redis_client_from_settings(settings))
-            with PicqerClient(
-                settings.picqer.url,
-                settings.picqer.api_key.get_secret_value(),
-                user_agent=settings.picqer.user_agent,
-                timeout=settings.picqer.timeout_seconds,
-                budget=budget,
-            ) as client:
-                results += sync_picqer_hooks(
-                    client, engine, address=picqer_hook_address(settings), secret=secret
-                )
+            results += sync_picqer_hooks(
+                app.picqer, app.engine, address=picqer_hook_address(settings), secret=secret
+            )
         if shops:
-            results += sync_shop_webhooks(settings, engine)
-    finally:
-        engine.dispose()
+            results += sync_shop_webhooks(settings, app.engine)
     table = Table(title="Hooks")
     for column in ("target", "event", "action", "id", "detail"):
         table.add_column(column)

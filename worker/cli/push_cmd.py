@@ -51,8 +51,8 @@ def push(
     cancelled, a new address) moves the Picqer order along. Exits 1 when any order failed.
     """
     from adapters.registry import get_platform
+    from worker.app import build_app
     from worker.errors import ConfigError
-    from worker.sync.context import build_context
 
     settings = cli_state(ctx).mirror_settings()
     try:
@@ -61,13 +61,10 @@ def push(
     except ConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
-    context = build_context(settings)
     lines: list[PushLine] = []
-    try:
+    with build_app(settings) as app:
         for path in files:
-            lines.extend(_push_file(context, platform, source, path))
-    finally:
-        context.close()
+            lines.extend(_push_file(app.context, platform, source, path))
     _print(lines, as_json=as_json)
     if any(line.outcome == "failed" for line in lines):
         raise typer.Exit(code=1)

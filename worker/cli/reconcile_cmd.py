@@ -24,18 +24,14 @@ def reconcile(
     Orders Picqer has but the mirror lost track of (a create whose answer never came) are adopted
     by reference, and their push is finished (tags, process).
     """
-    from worker.sync.context import build_context
-    from worker.sync.failures import retry_order
-    from worker.sync.reconcile import reconcile as run_reconcile
+    from worker.app import build_app
+    from worker.sync.repair import reconcile_and_resume
 
     settings = cli_state(ctx).mirror_settings()
-    sync = build_context(settings)
-    try:
-        summary = run_reconcile(sync, since)
-        # adopted concept orders: finish their push (tags, process) as the worker would
-        resumed = [retry_order(sync, order_id=order_id) for order_id in summary.to_resume]
-    finally:
-        sync.close()
+    with build_app(settings) as app:
+        # adopted concept orders: their push is finished (tags, process) as the worker would
+        repaired = reconcile_and_resume(app.context, since)
+    summary, resumed = repaired.summary, repaired.resumed
     table = Table(title="reconcile")
     table.add_column("since")
     for name in ("read", "updated", "adopted", "not ours", "completed", "resumed"):

@@ -84,8 +84,8 @@ def resync(
     time the run started, after the whole listing was read); a dry run never does.
     """
     from adapters.registry import get_platform
+    from worker.app import build_app
     from worker.errors import ConfigError
-    from worker.sync.context import build_context
     from worker.sync.resync import parse_since, resync_source
 
     settings = cli_state(ctx).mirror_settings()
@@ -99,21 +99,20 @@ def resync(
     if since_at is not None and order_ids:
         typer.echo("error: give --since or --order, not both", err=True)
         raise typer.Exit(code=2)
-    context = build_context(settings)
-    try:
-        with _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as advance:
-            report = resync_source(
-                context,
-                source,
-                platform=platform,
-                open_source=platform.source_class,
-                since=since_at,
-                order_ids=order_ids or (),
-                dry_run=dry_run,
-                on_line=advance,
-            )
-    finally:
-        context.close()
+    with (
+        build_app(settings) as app,
+        _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as advance,
+    ):
+        report = resync_source(
+            app.context,
+            source,
+            platform=platform,
+            open_source=platform.source_class,
+            since=since_at,
+            order_ids=order_ids or (),
+            dry_run=dry_run,
+            on_line=advance,
+        )
     if as_json:
         typer.echo(json.dumps(report_json(report), indent=2))
     else:

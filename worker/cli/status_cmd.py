@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from worker.app import build_app
 from worker.cli.state import cli_state
-from worker.db.session import make_engine
 from worker.receiver.status import StatusReport, build_status_report, format_lag
 
 
@@ -68,24 +68,12 @@ def status(
     Read from the mirror (and Redis for the queue depth); asks neither Picqer nor the shops.
     """
     settings = cli_state(ctx).mirror_settings()
-    engine = make_engine(settings.database_url)
-    runtime = None
-    try:
-        depths = None
-        if settings.redis_url:
-            from worker.queue.runtime import build_queue
-
-            runtime = build_queue(settings, engine=engine)
-            depths = runtime.depths
-        report = build_status_report(settings, engine, queue_depths=depths)
-        if not settings.redis_url:
-            report.notes.append(
-                "in-process queue: its depth is on the running process's /status and /metrics"
-            )
-    finally:
-        if runtime is not None:
-            runtime.close()
-        engine.dispose()
+    with build_app(settings) as app:
+        # only Redis holds the queue of the running processes; this process's own queue is empty
+        depths = app.queue_depths if app.redis is not None else None
+        report = build_status_report(settings, app.engine, queue_depths=depths)
+    if depths is None:
+        report.notes.append("in-process queue: its depth is on the running process's /status and /metrics")
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:

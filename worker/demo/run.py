@@ -18,7 +18,7 @@ from worker.demo.stack import DEFAULT_FULFILMENT_DELAY_MS, MIRROR_FILE, DemoStac
 from worker.demo.summary import DemoResult, report
 from worker.demo.waiting import DEFAULT_TIMEOUT, wait_until_fulfilled, wait_until_pushed
 from worker.logging import get_logger
-from worker.queue.hooks import PICQER_TARGET
+from worker.sync.hooks import PICQER_TARGET
 
 log = get_logger("worker.demo")  # one logger name for the whole demo, whichever module logs
 

@@ -7,7 +7,7 @@ from worker.demo.observe import mirror_row
 from worker.demo.plan import Expect, PlannedOrder
 from worker.demo.settings import DEMO_SHOP, SOURCE_MAGENTO, SOURCE_SHOPIFY, SOURCE_WOOCOMMERCE
 from worker.demo.stack import DemoStack
-from worker.queue.hooks import HookResult, picqer_hook_address, sync_picqer_hooks, sync_shop_webhooks
+from worker.sync.hooks import HookResult, picqer_hook_address, sync_picqer_hooks, sync_shop_webhooks
 
 UNKNOWN_SKU = "NOT-IN-PICQER"  # no such product in the seeded Picqer: the order must fail, readably
 
@@ -26,7 +26,7 @@ def sync_hooks(stack: DemoStack) -> list[HookResult]:
         json={"webhook_secret": shopify.webhook_secret.get_secret_value()},
     )
     results = sync_picqer_hooks(
-        stack.handlers.context().picqer,
+        stack.app.picqer,
         stack.engine,
         address=picqer_hook_address(stack.settings),
         secret=stack.settings.picqer.webhook_secret.get_secret_value(),

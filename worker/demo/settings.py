@@ -9,6 +9,7 @@ SOURCE_SHOPIFY = "shopify"  # one source per platform, named after it: the summa
 SOURCE_WOOCOMMERCE = "woocommerce"
 SOURCE_MAGENTO = "magento"
 DEFAULT_RATE_LIMIT = 500  # Picqer's normal limit, requests per minute
+DEFAULT_PICQER_TIMEOUT = 10.0  # seconds; the sandbox answers in milliseconds
 
 
 def demo_settings(
@@ -19,6 +20,7 @@ def demo_settings(
     picqer_secret: str,
     shopify_secret: str,
     woocommerce_secret: str,
+    picqer_timeout: float = DEFAULT_PICQER_TIMEOUT,
 ) -> Settings:
     """Embedded defaults: Picqer and one source per platform in the sandbox, the receiver at its address.
 
@@ -35,7 +37,7 @@ def demo_settings(
             "api_key": "demo-api-key",
             "webhook_secret": picqer_secret,
             "requests_per_minute": DEFAULT_RATE_LIMIT,
-            "timeout_seconds": 10.0,
+            "timeout_seconds": picqer_timeout,
         },
         sources=[
             {

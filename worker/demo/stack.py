@@ -14,16 +14,12 @@ import dramatiq
 import httpx
 from sqlalchemy.engine import Engine
 
+from worker.app import App, build_app
 from worker.config import Settings, SourceSettings
 from worker.db.migrate import upgrade_database
-from worker.db.session import make_engine
 from worker.demo.errors import DemoError
 from worker.demo.servers import bind_local_socket, serve, socket_url
-from worker.demo.settings import DEFAULT_RATE_LIMIT, demo_settings
-from worker.queue import broker as broker_module
-from worker.queue.inbox import InboxSweeper
-from worker.queue.runtime import QueueRuntime, build_queue
-from worker.queue.sync_handlers import SyncHandlers
+from worker.demo.settings import DEFAULT_PICQER_TIMEOUT, DEFAULT_RATE_LIMIT, demo_settings
 from worker.scheduler import SchedulerTargets
 
 MIRROR_FILE = "picqer-sync-demo.db"
@@ -37,16 +33,17 @@ class DemoStack:
 
     sandbox_url: str
     receiver_url: str
-    settings: Settings
-    engine: Engine
-    runtime: QueueRuntime
+    app: App  # everything `run` builds: engine, queue, Picqer client, sync context
     sandbox: Any  # the sandbox FastAPI app (``app.state.simulators`` for in-process peeking)
     http: httpx.Client  # to the sandbox's control endpoints (``/_sandbox/...``)
 
     @property
-    def handlers(self) -> SyncHandlers:
-        assert isinstance(self.runtime.handlers, SyncHandlers)
-        return self.runtime.handlers
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine
 
     def source(self, name: str) -> SourceSettings:
         return self.settings.source(name)
@@ -62,9 +59,7 @@ class DemoStack:
 
     def targets(self) -> SchedulerTargets:
         """The scheduler's jobs bound to this stack, as ``run`` binds them (fired by hand here)."""
-        from worker.cli.run_cmd import scheduler_targets
-
-        return scheduler_targets(self.settings, self.runtime, self.engine)
+        return self.app.scheduler_targets()
 
 
 @contextmanager
@@ -76,12 +71,14 @@ def start_stack(
     rate_limit: int | None = DEFAULT_RATE_LIMIT,
     fulfilment_delay_ms: int = DEFAULT_FULFILMENT_DELAY_MS,
     threads: int = 4,
+    picqer_timeout: float = DEFAULT_PICQER_TIMEOUT,
 ) -> Iterator[DemoStack]:
     """Start everything ``run`` starts, against a fresh sandbox; stop it all when the block ends.
 
     ``database_url`` defaults to a fresh SQLite file in ``workdir`` (one left by an earlier demo is
     removed: the new sandbox hands out the same ids again); ``redis_client`` switches the queue, the
-    request budget and the order locks to Redis (the e2e tests pass a real one).
+    request budget and the order locks to Redis (the e2e tests pass a real one);
+    ``picqer_timeout`` is the Picqer client's timeout in seconds.
     """
     from sandbox.app import create_sandbox_app
 
@@ -102,32 +99,21 @@ def start_stack(
             picqer_secret=secrets.token_hex(16),
             shopify_secret=secrets.token_hex(16),
             woocommerce_secret=secrets.token_hex(16),
+            picqer_timeout=picqer_timeout,
         )
         upgrade_database(url)
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        runtime = build_queue(
-            settings, engine=engine, redis_client=redis_client, fulfilment_delay_ms=fulfilment_delay_ms
+        app = stack.enter_context(
+            build_app(settings, redis=redis_client, fulfilment_delay_ms=fulfilment_delay_ms)
         )
-        stack.callback(runtime.close)
         # a short idle wait: delayed messages (the fulfilment report) and stop() come round sooner
-        worker = broker_module.start_worker(
-            runtime.broker, threads=threads, worker_timeout_ms=WORKER_TIMEOUT_MS
-        )
+        worker = app.start_worker(threads, worker_timeout_ms=WORKER_TIMEOUT_MS)
         stack.callback(_stop_worker, worker)
-        if runtime.in_process:
-            InboxSweeper(engine, runtime.enqueue_inbox).sweep(grace_seconds=0)  # as `run` does on start
-        receiver = runtime.receiver_app(settings, engine)
-        receiver_url = stack.enter_context(serve(receiver, receiver_socket, name="receiver"))
+        if app.in_process:
+            app.sweep_inbox()  # as `run` does on start
+        receiver_url = stack.enter_context(serve(app.receiver(), receiver_socket, name="receiver"))
         http = stack.enter_context(httpx.Client(base_url=sandbox_url, timeout=10.0))
         yield DemoStack(
-            sandbox_url=sandbox_url,
-            receiver_url=receiver_url,
-            settings=settings,
-            engine=engine,
-            runtime=runtime,
-            sandbox=sandbox_app,
-            http=http,
+            sandbox_url=sandbox_url, receiver_url=receiver_url, app=app, sandbox=sandbox_app, http=http
         )
 
 

@@ -1,16 +1,21 @@
-"""The actors: thin shells over :class:`worker.queue.handlers.Handlers`, declared on a given broker.
+"""The actors: thin shells over :class:`Handlers` (the use cases), declared on a given broker.
 
-Arguments are ids only (dramatiq logs arguments when a message fails): an inbox row id, a source
-name and shop order id, a mirror order id. Never a payload, never a secret.
+Each actor takes ids (dramatiq logs arguments when a message fails): an inbox row id, a source
+name and shop order id, a mirror order id. Never a payload, never a secret. It calls one use case,
+counts its outcome, and enqueues the follow-up work the outcome asks for.
 
-Retries are driven by the error tree (``worker/errors.py``):
+Retries are driven by the error tree (``worker/errors.py``), through dramatiq's own ``Retries``:
 
-* ``RateLimited`` -> :class:`RateLimitRetry` with Picqer's wait: no retry is spent;
+* ``RateLimited`` -> :class:`RateLimitRetry` (a ``dramatiq.Retry``) after Picqer's wait, with
+  jitter; the actor's ``retry_when`` does not count it against ``max_retries``, up to
+  ``max_rate_limit_waits`` of them, so a message stuck on 429s still ends;
 * other ``RetriableError`` (and anything unexpected) -> dramatiq's backoff, up to ``max_retries``;
 * ``FatalError`` / ``SkippableError`` -> ``throws``: no retry; the use case recorded the reason
   and the dead-letter actor records it again if it did not.
 
 Backoffs and limits are ours, not dramatiq's defaults (20 retries over a week, 10 minute limit).
+Each ``time_limit`` leaves room for a shop request retried as ``adapters.retry.SHOP_REQUEST`` says
+(``tests/queue`` checks the sums).
 """
 
 from __future__ import annotations
@@ -20,30 +25,72 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
+from worker import metrics
+from worker.db.models import utcnow
 from worker.errors import FatalError, RateLimited, SkippableError
-from worker.queue.handlers import Handlers
-from worker.queue.inbox import PICQER_INBOX_SOURCE
+from worker.logging import get_logger
+from worker.queue.broker import QUEUE_NAME
 from worker.queue.middleware import DEAD_LETTER_ACTOR, RateLimitRetry
+from worker.sync.inbox import PICQER_INBOX_SOURCE
+from worker.sync.outcomes import EventOutcome, PushKind, PushOutcome
+from worker.sync.repair import Repaired
+from worker.sync.shop_events import AppliedShopEvent
 
-QUEUE_NAME = "picqer-sync"
+log = get_logger(__name__)
+
 THROWS = (FatalError, SkippableError)
 SECOND = 1000  # dramatiq counts milliseconds
 MINUTE = 60 * SECOND
+# 429s a message waits out before they count as failures: an account stuck at its limit still ends
+MAX_RATE_LIMIT_WAITS = 50
+# Picqer sends picklists.shipments.created and orders.completed at the same moment; reporting the
+# fulfilment a little later lets the tracking code land in the mirror first
+FULFILMENT_DELAY_MS = 10_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class Handlers(Protocol):
+    """What the actors call: one use case per actor (:class:`worker.sync.handlers.SyncHandlers`)."""
+
+    def process_shop_event(self, inbox_id: int) -> AppliedShopEvent | None: ...
+
+    def process_picqer_event(self, inbox_id: int) -> EventOutcome | None: ...
+
+    def push_shop_order(self, source: str, shop_order_id: str) -> PushOutcome | None: ...
+
+    def report_fulfilment(self, order_row_id: int) -> object: ...
+
+    def poll_source(
+        self,
+        source: str,
+        *,
+        defer_push: Callable[[str, str], None],
+        on_outcome: Callable[[PushOutcome], None],
+    ) -> object: ...
+
+    def reconcile(self, since: datetime | None) -> Repaired | None: ...
+
+    def record_dead_inbox_event(self, inbox_id: int, reason: str) -> PushOutcome | None: ...
+
+    def record_dead_push(self, source: str, shop_order_id: str, reason: str) -> PushOutcome | None: ...
+
+    def record_dead_fulfilment(self, order_row_id: int, reason: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class ActorOptions:
     max_retries: int
-    min_backoff: int
-    max_backoff: int
-    time_limit: int
+    min_backoff: int  # ms
+    max_backoff: int  # ms
+    time_limit: int  # ms
+    max_rate_limit_waits: int = MAX_RATE_LIMIT_WAITS
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -51,7 +98,25 @@ class ActorOptions:
             "min_backoff": self.min_backoff,
             "max_backoff": self.max_backoff,
             "time_limit": self.time_limit,
+            "retry_when": self.retry_when,
         }
+
+    def retry_when(self, retries: int, error: BaseException) -> bool:
+        """dramatiq's ``retry_when``: whether the message that just failed with ``error`` is retried.
+
+        ``retries`` counts every earlier failure, 429s included; the 429s waited out (counted on
+        the message by the actor) are taken off again, so only real failures spend ``max_retries``
+        (the message's own, when it was sent with one).
+        """
+        message = CurrentMessage.get_current_message()
+        options = message.options if message is not None else {}
+        waits = int(options.get("rate_limit_waits", 0))  # this failure included, when a 429
+        if isinstance(error, RateLimitRetry):
+            if waits <= self.max_rate_limit_waits:
+                return True
+            waits -= 1  # past the allowance: this 429 spends a retry like any failure
+        free = min(waits, self.max_rate_limit_waits)
+        return retries - free < int(options.get("max_retries", self.max_retries))
 
 
 # one event or one order: quick, retried for about an hour (5 s, 10 s, ... capped at 15 min)
@@ -65,6 +130,7 @@ FULFILMENT_OPTIONS = ActorOptions(
 SWEEP_OPTIONS = ActorOptions(
     max_retries=3, min_backoff=30 * SECOND, max_backoff=5 * MINUTE, time_limit=30 * MINUTE
 )
+# records in the mirror only (no shop or Picqer request), so a short limit
 DEAD_LETTER_OPTIONS = ActorOptions(
     max_retries=20, min_backoff=5 * SECOND, max_backoff=10 * MINUTE, time_limit=MINUTE
 )
@@ -82,9 +148,24 @@ def _waits_out_429s(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except RateLimited as error:
+            message = CurrentMessage.get_current_message()
+            if message is not None:  # counted for the actor's retry_when
+                message.options["rate_limit_waits"] = int(message.options.get("rate_limit_waits", 0)) + 1
             raise RateLimitRetry(str(error), delay=rate_limit_delay_ms(error)) from error
 
     return wrapper
+
+
+def count(outcome: PushOutcome | None, *, received_at: datetime | None = None) -> None:
+    """The order metrics of one push (and its latency from the webhook, when there was one)."""
+    if outcome is None:
+        return
+    if outcome.kind is PushKind.PUSHED:
+        metrics.ORDERS_PUSHED.labels(outcome.source).inc()
+        if received_at is not None:
+            metrics.PUSH_LATENCY.labels(outcome.source).observe((utcnow() - received_at).total_seconds())
+    elif outcome.kind is PushKind.FAILED:
+        metrics.ORDERS_FAILED.labels(outcome.source).inc()
 
 
 @dataclass(frozen=True)
@@ -111,26 +192,22 @@ class Actors:
         self.reconcile.send(since.isoformat() if since is not None else None)
 
 
-class ActorFollowUps:
-    """The follow-up work a handler hands back to the queue, as messages of these actors."""
+def declare_actors(
+    broker: dramatiq.Broker,
+    handlers: Handlers,
+    *,
+    fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
+) -> Actors:
+    """Declare every actor on ``broker`` (never on dramatiq's implicit global broker).
 
-    def __init__(self, actors: Actors) -> None:
-        self._actors = actors
-
-    def report_fulfilment(self, order_row_id: int, *, delay_ms: int | None = None) -> None:
-        self._actors.report_fulfilment.send_with_options(args=(order_row_id,), delay=delay_ms)
-
-    def push_shop_order(self, source: str, shop_order_id: str) -> None:
-        self._actors.push_shop_order.send(source, shop_order_id)
-
-
-def declare_actors(broker: dramatiq.Broker, handlers: Handlers, *, queue_name: str = QUEUE_NAME) -> Actors:
-    """Declare every actor on ``broker`` (never on dramatiq's implicit global broker)."""
+    ``fulfilment_delay_ms``: the wait between an order's completion and its fulfilment report (the
+    demo and tests use a short one).
+    """
 
     def declare(fn: Callable[..., None], options: ActorOptions) -> Any:
         decorator = dramatiq.actor(
             actor_name=fn.__name__,
-            queue_name=queue_name,
+            queue_name=QUEUE_NAME,
             broker=broker,
             throws=THROWS,
             **options.as_kwargs(),
@@ -138,28 +215,53 @@ def declare_actors(broker: dramatiq.Broker, handlers: Handlers, *, queue_name: s
         return decorator(_waits_out_429s(fn))
 
     def process_shop_event(inbox_id: int) -> None:
-        handlers.process_shop_event(inbox_id)
+        applied = handlers.process_shop_event(inbox_id)
+        if applied is not None:
+            count(applied.outcome, received_at=applied.received_at)
 
     def process_picqer_event(inbox_id: int) -> None:
-        handlers.process_picqer_event(inbox_id)
+        outcome = handlers.process_picqer_event(inbox_id)
+        if outcome is not None and outcome.newly_completed and outcome.order_id is not None:
+            actors.report_fulfilment.send_with_options(args=(outcome.order_id,), delay=fulfilment_delay_ms)
 
     def push_shop_order(source: str, shop_order_id: str) -> None:
-        handlers.push_shop_order(source, shop_order_id)
+        count(handlers.push_shop_order(source, shop_order_id))
 
     def report_fulfilment(order_row_id: int) -> None:
         handlers.report_fulfilment(order_row_id)
 
     def poll_source(source: str) -> None:
-        handlers.poll_source(source)
+        handlers.poll_source(source, defer_push=defer_push, on_outcome=count)
+
+    def defer_push(source: str, shop_order_id: str) -> None:
+        actors.push_shop_order.send(source, shop_order_id)
 
     def reconcile(since_iso: str | None) -> None:
-        handlers.reconcile(datetime.fromisoformat(since_iso) if since_iso else None)
+        repaired = handlers.reconcile(datetime.fromisoformat(since_iso) if since_iso else None)
+        if repaired is None:
+            return
+        for outcome in repaired.resumed:
+            count(outcome)
+        for order_id in repaired.newly_completed:
+            actors.report_fulfilment.send(order_id)
+
+    # what each actor's dead message means for the mirror; polls and reconciles are repaired by
+    # their next scheduled run, so the log line is their record
+    dead_letter_records: dict[str, Callable[..., PushOutcome | None]] = {
+        "process_shop_event": handlers.record_dead_inbox_event,
+        "process_picqer_event": handlers.record_dead_inbox_event,
+        "push_shop_order": handlers.record_dead_push,
+        "report_fulfilment": handlers.record_dead_fulfilment,
+    }
 
     def record_dead_letter(actor_name: str, args: list[Any], kwargs: dict[str, Any], reason: str) -> None:
-        handlers.record_dead_letter(actor_name, args, kwargs, reason)
+        log.error("message_dead_lettered", failed_actor=actor_name, reason=reason)
+        record = dead_letter_records.get(actor_name)
+        if record is not None:
+            count(record(*args, reason))
 
     assert record_dead_letter.__name__ == DEAD_LETTER_ACTOR
-    return Actors(
+    actors = Actors(
         broker=broker,
         process_shop_event=declare(process_shop_event, EVENT_OPTIONS),
         process_picqer_event=declare(process_picqer_event, EVENT_OPTIONS),
@@ -169,3 +271,4 @@ def declare_actors(broker: dramatiq.Broker, handlers: Handlers, *, queue_name: s
         reconcile=declare(reconcile, SWEEP_OPTIONS),
         record_dead_letter=declare(record_dead_letter, DEAD_LETTER_OPTIONS),
     )
+    return actors

@@ -6,7 +6,6 @@ webhook inbox in the mirror is what survives a restart there, and the sweeper re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -24,33 +23,18 @@ from dramatiq.middleware import (
 )
 
 from worker.config import Settings
-from worker.queue.middleware import DeadLetters, LogContext, MessageMetrics, RateLimitWaits, ResourceCleanup
+from worker.queue.middleware import DeadLetters, LogContext, MessageMetrics
 
-REDIS_NAMESPACE = "picqer-sync"
-QUEUE_NAME = "picqer-sync"
+QUEUE_NAME = "picqer-sync"  # every actor's queue: one kind of worker process takes them all
 DEFAULT_MAX_RETRIES = 5  # actors set their own; this only guards an actor that forgot
 
 
-def redis_client_from_settings(settings: Settings) -> Any:
-    """A redis-py client for ``settings.redis_url`` (None when no Redis is configured)."""
-    if not settings.redis_url:
-        return None
-    import redis
-
-    return redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-
-
-def make_broker(
-    settings: Settings,
-    *,
-    redis_client: Any = None,
-    cleanup: Callable[[], None] | None = None,
-) -> dramatiq.Broker:
+def make_broker(settings: Settings, *, redis_client: Any = None) -> dramatiq.Broker:
     """Build the broker, install it as dramatiq's global broker and return it.
 
-    Redis when ``redis_client`` is given (fakeredis in tests) or ``settings.redis_url`` is set;
-    dramatiq's in-process ``StubBroker`` otherwise, to be driven by a ``dramatiq.Worker`` in the same
-    process. ``cleanup`` runs after every message (release database sessions and the like).
+    Redis over ``redis_client`` (the process's one client, :func:`worker.infra.redis.connect_redis`;
+    fakeredis in tests), its keys under ``settings.redis_namespace``; dramatiq's in-process
+    ``StubBroker`` when it is None, to be driven by a ``dramatiq.Worker`` in the same process.
     Declare the actors on the returned broker with :func:`worker.queue.actors.declare_actors`.
     """
     middleware = [
@@ -61,17 +45,15 @@ def make_broker(
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        Retries(max_retries=DEFAULT_MAX_RETRIES),
-        RateLimitWaits(),  # after Retries: runs before it, so a 429 can give its retry back
+        # before Retries: the message is still current when Retries asks an actor's retry_when
         CurrentMessage(),
+        Retries(max_retries=DEFAULT_MAX_RETRIES),
         LogContext(),
-        ResourceCleanup(cleanup),
     ]
-    client = redis_client if redis_client is not None else redis_client_from_settings(settings)
     broker: dramatiq.Broker
-    if client is not None:
+    if redis_client is not None:
         broker = RedisBroker(  # type: ignore[no-untyped-call]
-            client=client, namespace=REDIS_NAMESPACE, middleware=middleware
+            client=redis_client, namespace=settings.redis_namespace, middleware=middleware
         )
     else:
         # fail_fast_default=False: join() is for tests; a dead-lettered message must not raise there

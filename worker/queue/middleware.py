@@ -1,8 +1,8 @@
 """Cross-cutting concerns of every actor, as dramatiq middleware.
 
 Order matters: dramatiq calls ``before_*`` hooks in list order and ``after_*`` hooks in reverse
-(see :func:`worker.queue.broker.make_broker`). ``RateLimitWaits`` must see a message before
-``Retries`` does, ``DeadLetters`` and ``MessageMetrics`` after it.
+(see :func:`worker.queue.broker.make_broker`). ``DeadLetters`` and ``MessageMetrics`` must see a
+message after ``Retries`` has decided whether it failed for good.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -18,66 +17,23 @@ import structlog
 from dramatiq.middleware import Middleware, TimeLimitExceeded
 
 from worker import metrics
-from worker.errors import SyncError
 from worker.logging import get_logger
+from worker.sync.reasons import failure_reason as sync_failure_reason
 
 log = get_logger(__name__)
 
 DEAD_LETTER_ACTOR = "record_dead_letter"
-# a message that keeps hitting 429s for this many waits starts spending retries: something is wrong
-MAX_RATE_LIMIT_WAITS = 50
-MAX_REASON_CHARS = 500
 
 
 class RateLimitRetry(dramatiq.Retry):
-    """Raised by an actor after a 429: come back after ``delay`` ms without spending a retry."""
+    """Raised by an actor after a 429: come back after ``delay`` ms (see ``worker.queue.actors``)."""
 
 
 def failure_reason(error: BaseException) -> str:
-    """A short reason a person understands, safe for logs and the status page.
-
-    Our own errors carry a readable reason free of secrets. For anything else only the type is
-    kept (and the first line for non-database errors): database errors echo SQL parameters,
-    which may hold order data.
-    """
-    if isinstance(error, SyncError):
-        text = error.reason
-    elif isinstance(error, TimeLimitExceeded):
-        text = "took longer than the actor's time limit"
-    elif type(error).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
-        text = f"database error ({type(error).__name__})"
-    else:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        text = f"unexpected {type(error).__name__}" + (f": {first_line}" if first_line else "")
-    return text[:MAX_REASON_CHARS]
-
-
-class RateLimitWaits(Middleware):
-    """A 429 is Picqer saying "later", not a failure: give back the retry ``Retries`` will take.
-
-    dramatiq's ``Retries`` counts every exception, ``Retry`` included, against ``max_retries``.
-    This runs just before it and lowers the counter by one for a :class:`RateLimitRetry`, so the
-    net count is unchanged while ``Retries`` still re-enqueues with the requested delay.
-    """
-
-    def after_process_message(
-        self,
-        broker: dramatiq.Broker,
-        message: Any,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        if exception is None:
-            return
-        message.options["last_error"] = failure_reason(exception)
-        if not isinstance(exception, RateLimitRetry):
-            return
-        waits = int(message.options.get("rate_limit_waits", 0))
-        if waits >= MAX_RATE_LIMIT_WAITS:
-            return
-        message.options["rate_limit_waits"] = waits + 1
-        message.options["retries"] = int(message.options.get("retries", 0)) - 1
+    """:func:`worker.sync.reasons.failure_reason`, and the words for an actor's time limit."""
+    if isinstance(error, TimeLimitExceeded):
+        return "took longer than the actor's time limit"
+    return sync_failure_reason(error)
 
 
 class DeadLetters(Middleware):
@@ -98,7 +54,7 @@ class DeadLetters(Middleware):
     ) -> None:
         if exception is None or not message.failed or message.actor_name == DEAD_LETTER_ACTOR:
             return
-        reason = str(message.options.get("last_error") or failure_reason(exception))
+        reason = failure_reason(exception)
         try:
             dead_letter = broker.get_actor(DEAD_LETTER_ACTOR)
         except dramatiq.errors.ActorNotFound:
@@ -150,30 +106,6 @@ class LogContext(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
         structlog.contextvars.clear_contextvars()
-
-
-class ResourceCleanup(Middleware):
-    """Runs a cleanup after every message: database sessions must not outlive the unit of work."""
-
-    def __init__(self, cleanup: Callable[[], None] | None) -> None:
-        self._cleanup = cleanup
-
-    def _run(self) -> None:
-        if self._cleanup is not None:
-            self._cleanup()
-
-    def after_process_message(
-        self,
-        broker: dramatiq.Broker,
-        message: Any,
-        *,
-        result: Any = None,
-        exception: BaseException | None = None,
-    ) -> None:
-        self._run()
-
-    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
-        self._run()
 
 
 class MessageMetrics(Middleware):

@@ -22,7 +22,6 @@ from worker import metrics
 from worker.config import Settings
 from worker.errors import ConfigError
 from worker.logging import get_logger
-from worker.queue.inbox import Enqueue
 from worker.receiver.body import BodyTooLarge, InvalidContentLength, read_body
 from worker.receiver.status import build_status_report, render_status_html
 from worker.receiver.webhooks import (
@@ -33,6 +32,7 @@ from worker.receiver.webhooks import (
     find_webhook_source,
     reject,
 )
+from worker.sync.inbox import Enqueue
 
 log = get_logger(__name__)
 

@@ -8,7 +8,7 @@ Each rejection is logged with its reason and target, never with the body or a se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +22,11 @@ from worker import metrics
 from worker.config import Settings, SourceSettings
 from worker.errors import ConfigError, WebhookRejected
 from worker.logging import get_logger
-from worker.queue.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload, store_event
+from worker.sync.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload, store_event
 
 log = get_logger(__name__)
 
 PICQER_TARGET = PICQER
-
-PlatformLookup = Callable[[str], ShopPlatform]
 
 
 @dataclass(frozen=True)

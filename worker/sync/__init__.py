@@ -1,4 +1,6 @@
-"""The sync use cases as plain functions: push an order, apply a Picqer event, reconcile, failures.
+"""The sync use cases as plain functions: push an order, apply a stored webhook, report a
+fulfilment, reconcile, failures and dead letters, the inbox, hook health.
 
-Nothing here imports dramatiq or FastAPI; actors, routes and commands are thin shells over these.
+Nothing here imports the queue library or the web framework (import-linter checks it); actors,
+routes and commands are thin shells over these, wired by ``worker/app.py``.
 """

@@ -1,7 +1,7 @@
 """Serialise the work on one shop order across threads, processes and machines.
 
 A lock factory is called as ``order_lock(source, shop_order_id)`` and gives a context manager.
-Three kinds, chosen by :func:`worker.sync.context.build_context`:
+Three kinds, chosen by :func:`order_locks`:
 
 - Redis (whenever Redis is used): redis-py's ``Lock`` (``SET NX PX`` with a random token, released
   by a Lua script only while the token is still ours), with a time-to-live so a killed worker
@@ -30,7 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from worker.db.session import is_postgres
 from worker.errors import RetriableError
+from worker.infra.redis import DEFAULT_NAMESPACE
 from worker.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,8 +48,10 @@ class OrderLocked(RetriableError):
     """Another worker has been pushing this order for longer than we wait; try again later."""
 
 
-def _lock_name(source: str, shop_order_id: str) -> str:
-    return f"picqer-sync:order-lock:{source}:{shop_order_id}"
+def _lock_name(source: str, shop_order_id: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+    # the default namespace for the hashed (PostgreSQL, file, process) locks: their keys must not
+    # change between versions, or two versions running side by side would not exclude each other
+    return f"{namespace}:order-lock:{source}:{shop_order_id}"
 
 
 class ProcessOrderLocks:
@@ -128,8 +132,16 @@ def sqlite_lock_directory(engine: Engine) -> Path | None:
 class RedisOrderLocks:
     """A mutex per order in Redis, shared by every worker process on every machine."""
 
-    def __init__(self, redis: Any, *, ttl: float = LOCK_TTL_SECONDS, wait: float = LOCK_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        ttl: float = LOCK_TTL_SECONDS,
+        wait: float = LOCK_WAIT_SECONDS,
+    ) -> None:
         self._redis = redis
+        self._namespace = namespace
         self._ttl = ttl
         self._wait = wait
 
@@ -139,7 +151,7 @@ class RedisOrderLocks:
 
         # thread_local=False: the token is checked against Redis, not against the thread
         lock = self._redis.lock(
-            _lock_name(source, shop_order_id),
+            _lock_name(source, shop_order_id, self._namespace),
             timeout=self._ttl,
             blocking_timeout=self._wait,
             thread_local=False,
@@ -188,3 +200,15 @@ class PostgresOrderLocks:
                 except sa.exc.DBAPIError:
                     # a broken connection has lost the lock already; never return it to the pool
                     connection.invalidate()
+
+
+def order_locks(engine: Engine, redis: Any = None, *, namespace: str = DEFAULT_NAMESPACE) -> OrderLockFactory:
+    """Redis's lock (its keys under ``namespace``) when there is a Redis, else PostgreSQL's, else a
+    file lock beside the SQLite file; a lock in this process for an in-memory database."""
+    if redis is not None:
+        return RedisOrderLocks(redis, namespace=namespace)
+    if is_postgres(engine):
+        return PostgresOrderLocks(engine)
+    if (lock_directory := sqlite_lock_directory(engine)) is not None:
+        return FileOrderLocks(lock_directory)
+    return process_order_locks()

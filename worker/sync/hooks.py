@@ -1,10 +1,11 @@
 """Hook health: the Picqer hooks (and shop webhooks) that feed the receiver.
 
-``sync_hooks`` (the ``hooks sync`` command) makes them exist, active, signed with our secret and
-pointing at ``{public_url}/webhooks/...``; it is idempotent. ``check_picqer_hooks`` (the scheduler)
-only repairs what exists: Picqer deactivates a hook after repeated failed deliveries (facts sheet
-§5.5), so an inactive one of ours is reactivated; a missing one is logged, never created behind the
-operator's back (``public_url`` may not be reachable from Picqer yet).
+``sync_picqer_hooks`` and ``sync_shop_webhooks`` (the ``hooks sync`` command) make them exist,
+active, signed with our secret and pointing at ``{public_url}/webhooks/...``; both are idempotent.
+``check_hook_health`` (the scheduler) only repairs what exists: Picqer deactivates a hook after
+repeated failed deliveries (facts sheet §5.5), so an inactive one of ours is reactivated; a missing
+one is logged, never created behind the operator's back (``public_url`` may not be reachable from
+Picqer yet).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from worker.db import hooks as hook_repo
 from worker.db.session import session_scope
 from worker.errors import SyncError
 from worker.logging import get_logger
+from worker.sync.context import SyncContext
 
 log = get_logger(__name__)
 
@@ -192,3 +194,13 @@ def sync_shop_webhooks(
             _record(engine, result, address, active=str(hook.get("status", "active")) == "active")
             results.append(result)
     return results
+
+
+def check_hook_health(ctx: SyncContext) -> list[HookResult]:
+    """The scheduler's hook health job: our Picqer hooks reactivated, the shops' webhooks ensured.
+
+    Shops drop webhooks too (WooCommerce disables one after failures, Shopify deletes it): ensuring
+    the ones ``hooks sync`` set up is idempotent and reactivates what was disabled.
+    """
+    results = check_picqer_hooks(ctx.picqer, ctx.engine, address=picqer_hook_address(ctx.settings))
+    return results + sync_shop_webhooks(ctx.settings, ctx.engine, only_registered=True)

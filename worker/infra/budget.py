@@ -30,13 +30,13 @@ from urllib.parse import urlsplit
 
 from worker import metrics
 from worker.config import PicqerSettings
+from worker.infra.redis import DEFAULT_NAMESPACE
 
 DEFAULT_WINDOW_SECONDS = 60.0
 DEFAULT_HEADROOM = 0.05
 # how long a lower X-RateLimit-Limit from Picqer overrides the configured one ("dynamically adjusted")
 OBSERVED_LIMIT_TTL_SECONDS = 600.0
 MAX_SLEEP_SECONDS = 1.0  # wake up at least this often, so a shrunken window or a penalty is seen soon
-KEY_PREFIX = "picqer-sync:budget"
 
 _NOW_MS = """
 local t = redis.call('TIME')
@@ -97,10 +97,10 @@ return until_
 )
 
 
-def account_key(picqer_url: str) -> str:
-    """``picqer-sync:budget:<host>``: every process talking to one account shares the window."""
+def account_key(picqer_url: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """``<namespace>:budget:<host>``: every process talking to one account shares the window."""
     host = urlsplit(picqer_url).netloc.lower() or picqer_url
-    return f"{KEY_PREFIX}:{host}"
+    return f"{namespace}:budget:{host}"
 
 
 def effective_limit(limit: int, headroom: float) -> int:
@@ -232,13 +232,18 @@ def _nap(wait: float) -> float:
 
 
 def make_budget(
-    picqer: PicqerSettings, *, redis_client: Any = None, window_seconds: float = DEFAULT_WINDOW_SECONDS
+    picqer: PicqerSettings,
+    *,
+    redis_client: Any = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    window_seconds: float = DEFAULT_WINDOW_SECONDS,
 ) -> RedisRequestBudget | LocalRequestBudget:
-    """The budget for this process: in Redis when there is one, in memory otherwise."""
+    """The budget for this process: in Redis (its key under ``namespace``) when there is one, in
+    memory otherwise."""
     if redis_client is not None:
         return RedisRequestBudget(
             redis_client,
-            key=account_key(picqer.url),
+            key=account_key(picqer.url, namespace),
             requests_per_minute=picqer.requests_per_minute,
             window_seconds=window_seconds,
         )

@@ -114,6 +114,35 @@ def parse_shop_event_payload(payload: str) -> ShopEvent:
     )
 
 
+@dataclass(frozen=True)
+class StoredRow:
+    """An inbox row still to be applied, read off in one session."""
+
+    source: str
+    payload: str
+    received_at: datetime
+
+
+def load_unprocessed(engine: Engine, inbox_id: int) -> StoredRow | None:
+    """The row to apply; None when it is gone or was applied already (a duplicate message)."""
+    with session_scope(engine) as session:
+        row = session.get(InboxEvent, inbox_id)
+        if row is None:
+            log.warning("inbox_event_missing", inbox_id=inbox_id)
+            return None
+        if row.processed_at is not None:
+            log.info("inbox_event_already_processed", inbox_id=inbox_id)
+            return None
+        return StoredRow(source=row.source, payload=row.payload, received_at=row.received_at)
+
+
+def stored_source_and_payload(engine: Engine, inbox_id: int) -> tuple[str, str] | None:
+    """Where a row came from and what it holds, processed or not; None when it is gone."""
+    with session_scope(engine) as session:
+        row = session.get(InboxEvent, inbox_id)
+        return (row.source, row.payload) if row is not None else None
+
+
 def record_attempt(engine: Engine, *, inbox_id: int, error: str) -> None:
     """Count a failed processing attempt, with its reason (never the payload)."""
     with session_scope(engine) as session:
@@ -167,7 +196,7 @@ class InboxSweeper:
         enqueued = 0
         for inbox_id, source, attempts, received_at in rows:
             assert inbox_id is not None
-            # failed attempts mean dramatiq is retrying it with backoff: not lost, so wait longer
+            # failed attempts mean the queue is retrying it with backoff: not lost, so wait longer
             last_swept, times = self._swept.get(inbox_id, (received_at, 0))
             steps = min(times + attempts, MAX_SWEEP_BACKOFF_STEPS)
             if now - last_swept < grace * (2**steps):
@@ -179,8 +208,3 @@ class InboxSweeper:
             metrics.INBOX_SWEPT.inc(enqueued)
             log.info("inbox_swept", enqueued=enqueued, pending=len(rows))
         return enqueued
-
-
-def sweep_inbox(engine: Engine, enqueue: Enqueue, *, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> int:
-    """One sweep without memory (the ``run`` start-up sweep, tests): every row past the grace."""
-    return InboxSweeper(engine, enqueue, grace_seconds).sweep()
