@@ -49,6 +49,19 @@ def _auth(credentials: OAuth1Credentials, **options: object) -> OAuth1Auth:
     )
 
 
+def _magento_reference() -> Client:
+    """oauthlib's client with the Magento credentials, the nonce and the timestamp we sign with."""
+    return Client(
+        MAGENTO.consumer_key,
+        client_secret=MAGENTO.consumer_secret,
+        resource_owner_key=MAGENTO.token,
+        resource_owner_secret=MAGENTO.token_secret,
+        signature_method=SIGNATURE_HMAC_SHA256,
+        nonce=NONCE,
+        timestamp=TIMESTAMP,
+    )
+
+
 def _header_parameters(request: httpx.Request) -> dict[str, str]:
     # oauthlib's header parser leaves the values percent-encoded, as they are on the wire
     return {name: unquote(value) for name, value in _oauth_header(request.headers["Authorization"]).items()}
@@ -99,15 +112,7 @@ def test_magento_header_signature_matches_oauthlib(method: str, url: str, conten
         httpx.Request(method, url, content=content, headers={"Content-Type": "application/json"}),
     )
     ours = _header_parameters(request)
-    expected = Client(
-        MAGENTO.consumer_key,
-        client_secret=MAGENTO.consumer_secret,
-        resource_owner_key=MAGENTO.token,
-        resource_owner_secret=MAGENTO.token_secret,
-        signature_method=SIGNATURE_HMAC_SHA256,
-        nonce=NONCE,
-        timestamp=TIMESTAMP,
-    ).sign(url, http_method=method)[1]
+    expected = _magento_reference().sign(url, http_method=method)[1]
     assert ours["oauth_signature"] == _header_parameters_of(expected["Authorization"])["oauth_signature"]
     assert ours["oauth_token"] == "at_magento"
     assert ours["oauth_signature_method"] == "HMAC-SHA256"
@@ -123,15 +128,7 @@ def test_form_body_parameters_are_signed() -> None:
         httpx.Request("POST", url, data={"b": "2 3", "a": "1"}),
     )
     ours = _header_parameters(request)
-    expected = Client(
-        MAGENTO.consumer_key,
-        client_secret=MAGENTO.consumer_secret,
-        resource_owner_key=MAGENTO.token,
-        resource_owner_secret=MAGENTO.token_secret,
-        signature_method=SIGNATURE_HMAC_SHA256,
-        nonce=NONCE,
-        timestamp=TIMESTAMP,
-    ).sign(
+    expected = _magento_reference().sign(
         url,
         http_method="POST",
         body="b=2+3&a=1",
