@@ -51,13 +51,16 @@ class Tracking:
 
     ``idpicklist`` says which picklist (so which part of an order) shipped it; a shipment without a
     tracking code still counts (the mirror knows its picklist shipped), but the adapters are handed
-    only shipments that have a code.
+    only shipments that have a code. ``products`` are the ``(productcode, amount)`` pairs that
+    picklist held, when the caller knows them: a shop that fulfils by line (Shopify) then reports
+    each picklist as its own fulfilment; without them the parts go out as one fulfilment.
     """
 
     trackingcode: str | None
     trackingurl: str | None = None
     carrier: str | None = None
     idpicklist: int | None = None
+    products: tuple[tuple[str, int], ...] = ()
 
 
 MapOrder = Callable[[dict[str, Any], MappingRules], MappedOrder]

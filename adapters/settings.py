@@ -40,7 +40,7 @@ DEFAULT_USER_AGENT: Final = (
     "picqer-sync/0.1 (https://github.com/picqer-sync/picqer-sync; ops@picqer-sync.example)"
 )
 DEFAULT_SHOPIFY_API_VERSION: Final = "2026-07"
-DEFAULT_AUTH: Final[dict[str, AuthScheme]] = {MAGENTO: "bearer", WOOCOMMERCE: "auto"}
+DEFAULT_AUTH: Final[dict[str, AuthScheme]] = {MAGENTO: "oauth1", WOOCOMMERCE: "auto"}
 
 
 class ShopConnection(BaseModel):

@@ -30,6 +30,7 @@ from adapters.errors import (
 )
 from adapters.retry import SHOP_REQUEST, call_with_retries
 from adapters.settings import DEFAULT_USER_AGENT, ShopConnection
+from adapters.shared import MEMORY_STORE, SharedStore
 from adapters.types import Platform
 
 log = structlog.get_logger(__name__)
@@ -97,8 +98,11 @@ class OrderSource(ABC):
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         max_attempts: int = SHOP_REQUEST.attempts,
         user_agent: str = DEFAULT_USER_AGENT,
+        shared: SharedStore | None = None,
     ) -> None:
         self.settings = settings
+        # what the worker processes share about this shop (a token, a cost bucket); see adapters/shared.py
+        self.shared: SharedStore = shared if shared is not None else MEMORY_STORE
         if page_size is not None:
             self.page_size = page_size
         self._sleep = sleep
@@ -177,9 +181,7 @@ class OrderSource(ABC):
                     f"{self.platform} pagination came back to a page already read", service=self.platform
                 )
             seen_pages.add(fingerprint)
-            # params=None, not {}: httpx replaces a URL's own query with an empty params dict, which
-            # would drop the query of a next-page URL taken verbatim from a Link header
-            response = self.send("GET", request.url, params=request.params or None)
+            response = self.fetch_page(request)
             records = self.parse_page(response)
             for record in records:
                 key = str(record.get(self.primary_key))
@@ -188,6 +190,12 @@ class OrderSource(ABC):
                 seen_ids.add(key)
                 yield record
             request = paginator.next_page(request, response, records)
+
+    def fetch_page(self, request: PageRequest) -> httpx.Response:
+        """The response holding one listing page (a GraphQL source posts its query here instead)."""
+        # params=None, not {}: httpx replaces a URL's own query with an empty params dict, which
+        # would drop the query of a next-page URL taken verbatim from a Link header
+        return self.send("GET", request.url, params=request.params or None)
 
     def get_order(self, shop_order_id: str) -> Record:
         """One order as the shop has it now."""

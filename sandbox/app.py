@@ -6,6 +6,7 @@ append a ``Mount`` to the list in ``_mounts`` (see docs/ARCHITECTURE.md, "Sandbo
 Shared control, besides each simulator's own ``/_sandbox/<name>/...``:
 
     POST /_sandbox/reset   {"seed": true}?   reset every simulator, then seed (default: as created)
+    GET  /_sandbox/credentials[?shop=NAME]   every shop's credentials (or one shop's), by platform
     GET  /_sandbox/clock                     {"now": "2026-01-01T12:00:00+00:00"}
     POST /_sandbox/clock   {"advance": 3600} | {"set": "2026-01-01T12:00:00+00:00"} | {"set": null}
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -36,6 +37,19 @@ class Simulator(Protocol):
     def reset(self) -> None: ...
 
     def seed_demo(self) -> None: ...
+
+
+@runtime_checkable
+class IssuesCredentials(Protocol):
+    """A simulator whose shops have credentials of their own (an app, an integration, API keys)."""
+
+    def credentials(self) -> dict[str, dict[str, str]]:
+        """Shop name -> its credentials, named as the config file names them."""
+        ...
+
+    def shop(self, name: str) -> object:
+        """The shop called ``name``, created empty on first use."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -85,12 +99,29 @@ def create_sandbox_app(
             mount.simulator.seed_demo()
     app.state.simulators = {mount.name: mount.simulator for mount in mounts}
     app.state.clock = clock
-    app.include_router(_shared_control(mounts, clock, seed=seed), prefix="/_sandbox")
+    app.include_router(_shared_control(mounts, clock, seed=seed, api_key=api_key), prefix="/_sandbox")
     return app
 
 
-def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool) -> APIRouter:
+def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: str | None) -> APIRouter:
     router = APIRouter(tags=["sandbox"])
+
+    @router.get("/credentials")
+    async def credentials(shop: str | None = None) -> dict[str, Any]:
+        """What a person or a script puts in a config to reach each simulator (they are test values):
+        every shop's, by platform and shop name; with ``?shop=NAME`` only that shop's, on every
+        platform (created empty where it did not exist yet)."""
+        found: dict[str, Any] = {
+            "picqer": {"api_key": api_key} if api_key else {"api_key": "any non-empty key is accepted"}
+        }
+        for mount in mounts:
+            if not isinstance(mount.simulator, IssuesCredentials):
+                continue
+            if shop is not None:
+                mount.simulator.shop(shop)
+            issued = mount.simulator.credentials()
+            found[mount.name] = issued if shop is None else {shop: issued[shop]}
+        return found
 
     @router.post("/reset")
     async def reset(request: Request) -> JSONResponse:

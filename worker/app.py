@@ -28,6 +28,7 @@ from worker.db.session import make_engine
 from worker.infra.budget import make_budget
 from worker.infra.locks import order_locks
 from worker.infra.redis import connect_redis
+from worker.infra.shared_store import RedisSharedStore
 from worker.queue import broker as broker_module
 from worker.queue.actors import FULFILMENT_DELAY_MS, Actors, Handlers, declare_actors
 from worker.scheduler import LocalJobLock, RedisJobLock, Scheduler, SchedulerTargets, build_jobs
@@ -207,6 +208,7 @@ def build_app(
         settings=settings,
         clock=clock or utcnow,
         platforms=platforms,
+        shop_state=RedisSharedStore(redis, namespace=settings.redis_namespace) if redis is not None else None,
     )
     return App(
         settings=settings,

@@ -1,4 +1,4 @@
-"""Magento 2 REST as a declared order source: bearer token, ``searchCriteria`` keyset pages.
+"""Magento 2 REST as a declared order source: OAuth 1.0a (or bearer), ``searchCriteria`` keyset pages.
 
 Why keyset and not ``currentPage`` 1, 2, 3: the listing is sorted by ``updated_at``, so an order that
 changes while we page moves to the end and shifts every later order one place forward; offset pages
@@ -104,7 +104,8 @@ def total_count(response: httpx.Response) -> int:
 
 
 class MagentoSource(OrderSource):
-    """``{url}/rest/V1/`` (or ``/rest/{store_code}/V1/``) with a bearer token; polling only."""
+    """``{url}/rest/V1/`` (or ``/rest/{store_code}/V1/``), every request signed OAuth 1.0a with the
+    integration's four values (or a bearer token, ``auth = "bearer"``); polling only."""
 
     platform = MAGENTO
     orders_path = "orders"

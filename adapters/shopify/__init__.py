@@ -1,4 +1,5 @@
-"""Shopify: Admin REST source, order mapper, webhook verification, fulfilment push-back."""
+"""Shopify: GraphQL Admin API source (client credentials or a legacy token), order mapper, webhook
+verification, fulfilment push-back."""
 
 from __future__ import annotations
 

@@ -1,136 +1,259 @@
-"""Shopify's Admin REST API as a declared order source.
+"""Shopify's GraphQL Admin API as a declared order source.
 
-Incremental listing is ``orders.json?updated_at_min=...&status=any`` with cursor pages from the
-``Link`` header. Shopify meters REST calls with a leaky bucket per app and store; every response
-says how full it is (``X-Shopify-Shop-Api-Call-Limit: used/size``), so we slow down before the
-bucket overflows instead of collecting 429s.
+Every call is ``POST /admin/api/{version}/graphql.json`` (REST is legacy since 2024-10). Incremental
+listing is ``orders(query: "updated_at:>='…'", sortKey: UPDATED_AT)`` in cursor pages
+(``pageInfo.endCursor``); the orders come back in the REST shape (:mod:`adapters.shopify.graphql`).
+
+Shopify meters GraphQL by calculated query cost, in a bucket per app and store that every answer
+describes (``extensions.cost.throttleStatus``). :class:`~adapters.shopify.throttle.CostBucket` keeps
+that status where every worker sees it and waits before a call the bucket cannot pay for; a call
+refused with ``THROTTLED`` is a ``RateLimited`` that waits for the missing points and spends no retry.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, Final
 
 import httpx
 import structlog
 
-from adapters.errors import TransientError
+from adapters.coerce import as_list, as_mapping
+from adapters.errors import (
+    ApiRejected,
+    AuthenticationFailed,
+    OutcomeUnknown,
+    RateLimited,
+    TransientError,
+)
+from adapters.retry import call_with_retries
+from adapters.settings import ShopConnection
 from adapters.shopify.auth import build_auth
+from adapters.shopify.graphql import (
+    LINE_ITEMS_QUERY,
+    ORDER_QUERY,
+    ORDERS_QUERY,
+    order_from_graphql,
+    order_gid,
+)
+from adapters.shopify.throttle import CostBucket, ThrottleStatus, requested_cost, throttled_wait
 from adapters.source import OrderSource, PageRequest, Paginator, Record
 from adapters.types import SHOPIFY
 
 log = structlog.get_logger(__name__)
 
-CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
-MAX_PAGE_SIZE = 250
-# Every plan restores its bucket in 20 s (40 at 2/s, 80 at 4/s, Plus 400 at 20/s), so the leak
-# rate follows from the size the header reports.
-BUCKET_DRAIN_SECONDS = 20.0
-# Keep this share of the bucket free for other workers of the same app; above it, wait.
-BUCKET_HEADROOM = 0.2
+GRAPHQL_PATH: Final = "graphql.json"
+MAX_PAGE_SIZE: Final = 250
+# orders per page: one page of orders with their first lines costs about 100 points per order, and
+# Shopify refuses a single query over 1000 (the actual cost, usually far less, is refunded)
+DEFAULT_PAGE_SIZE: Final = 10
+# a poll mostly finds a few changed orders: its first page asks for this many (costing a third of a
+# full page), the pages after it for ``page_size``
+FIRST_PAGE_SIZE: Final = 3
+FIRST_GUESS_COST: Final = 50.0  # points, before an answer told us what an operation costs
+# operation -> the requestedQueryCost Shopify last stated for it (the same for every shop and source)
+KNOWN_COSTS: dict[str, float] = {}
+# error codes (errors[].extensions.code) that say what to do
+THROTTLED: Final = "THROTTLED"
+SERVER_ERRORS: Final = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"})
+ACCESS_ERRORS: Final = frozenset({"ACCESS_DENIED", "UNAUTHORIZED", "FORBIDDEN"})
 
 
-class LinkHeaderPaginator(Paginator):
-    """Follow ``rel="next"`` exactly as given: Shopify forbids changing page_info or adding filters."""
+class CursorPaginator(Paginator):
+    """The next page starts after ``pageInfo.endCursor`` of the connection at ``data.<field>``."""
+
+    def __init__(self, field: str, *, first: int) -> None:
+        self._field = field
+        self._first = first
 
     def next_page(
         self, request: PageRequest, response: httpx.Response, records: list[Record]
     ) -> PageRequest | None:
-        link = response.links.get("next")
-        if not link or not link.get("url"):
+        info = as_mapping(as_mapping(_data(response).get(self._field)).get("pageInfo"))
+        cursor = info.get("endCursor")
+        if not info.get("hasNextPage") or not isinstance(cursor, str) or not cursor:
             return None
-        return PageRequest(link["url"])
-
-
-def parse_call_limit(value: str | None) -> tuple[int, int] | None:
-    """``"32/40"`` as ``(32, 40)``; None when absent or malformed."""
-    if not value:
-        return None
-    used, _, size = value.partition("/")
-    try:
-        parsed = int(used.strip()), int(size.strip())
-    except ValueError:
-        return None
-    return parsed if parsed[1] > 0 else None
+        return PageRequest(request.url, {**request.params, "after": cursor, "first": self._first})
 
 
 def format_since(since: datetime) -> str:
-    """ISO 8601 with an explicit offset; a naive ``since`` is taken as UTC."""
+    """UTC ISO 8601 for a search query; a naive ``since`` is taken as UTC."""
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    return since.isoformat(timespec="seconds")
+    return since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ShopifySource(OrderSource):
-    """Orders of one Shopify store over the Admin REST API."""
+    """Orders of one Shopify store over the GraphQL Admin API."""
 
     platform = SHOPIFY
-    orders_path = "orders.json"
+    orders_path = GRAPHQL_PATH
     replication_key = "updated_at"
-    page_size = MAX_PAGE_SIZE
+    page_size = DEFAULT_PAGE_SIZE
     max_page_size = MAX_PAGE_SIZE
+
+    def __init__(
+        self, settings: ShopConnection, *, clock: Callable[[], float] = time.time, **options: Any
+    ) -> None:
+        """``clock`` (epoch seconds) dates the shared cost bucket; the other options are
+        :class:`~adapters.source.OrderSource`'s (``shared=`` among them)."""
+        super().__init__(settings, **options)
+        self.bucket = CostBucket(
+            self.shared, self.settings.url, sleep=self._sleep, clock=clock, source=settings.name
+        )
 
     def base_url(self) -> str:
         return f"{self.settings.url.rstrip('/')}/admin/api/{self.settings.api_version}/"
 
     def auth(self) -> httpx.Auth:
-        return build_auth(self.settings)
+        return build_auth(self.settings, store=self.shared, sleep=self._sleep)
 
     def paginator(self) -> Paginator:
-        return LinkHeaderPaginator()
+        return CursorPaginator("orders", first=self.page_limit())
 
     def listing_params(self, since: datetime | None) -> dict[str, Any]:
-        # status=any: the default (open) would hide closed and cancelled orders, which we must see
-        params: dict[str, Any] = {
-            "status": "any",
-            "limit": self.page_limit(),
-            "order": "updated_at asc",
-        }
+        # no status filter: unlike REST's orders.json, GraphQL's orders lists closed and cancelled
+        # orders too, and we must see them
+        params: dict[str, Any] = {"first": min(FIRST_PAGE_SIZE, self.page_limit())}
         if since is not None:
-            params["updated_at_min"] = format_since(since)
+            params["query"] = f"updated_at:>='{format_since(since)}'"
         return params
 
+    def fetch_page(self, request: PageRequest) -> httpx.Response:
+        return self._call(ORDERS_QUERY, dict(request.params), operation="orders")[1]
+
     def parse_page(self, response: httpx.Response) -> list[Record]:
-        body = _json_object(response)
-        orders = body.get("orders")
-        if not isinstance(orders, list):
+        connection = _data(response).get("orders")
+        nodes = as_mapping(connection).get("nodes")
+        if not isinstance(nodes, list):
             raise TransientError("shopify answered a page without 'orders'", service=self.platform)
-        return [order for order in orders if isinstance(order, dict)]
+        return [self._complete(node) for node in nodes if isinstance(node, Mapping)]
 
     def order_path(self, shop_order_id: str) -> str:
-        return f"orders/{shop_order_id}.json"
+        return GRAPHQL_PATH
 
-    def parse_order(self, response: httpx.Response) -> Record:
-        order = _json_object(response).get("order")
-        if not isinstance(order, dict):
-            raise TransientError("shopify answered without an 'order' object", service=self.platform)
-        return order
-
-    def observe(self, response: httpx.Response) -> None:
-        # After a 429 the loop already waits Retry-After; waiting here too would double it.
-        if response.status_code == 429:
-            return
-        wait = self.bucket_wait(response.headers.get(CALL_LIMIT_HEADER))
-        if wait > 0:
-            log.info(
-                "shop_request_throttled",
-                platform=self.platform,
-                source=self.settings.name,
-                wait_seconds=round(wait, 2),
+    def get_order(self, shop_order_id: str) -> Record:
+        data = self.graphql(ORDER_QUERY, {"id": order_gid(shop_order_id)}, operation="order")
+        node = data.get("order")
+        if not isinstance(node, Mapping):
+            raise ApiRejected(
+                f"shopify has no order {shop_order_id}",
+                service=self.platform,
+                status=404,
+                error_message="Not Found",
+                method="POST",
+                url=self.base_url() + GRAPHQL_PATH,
             )
-            self._sleep(wait)
+        return self._complete(node)
 
-    @staticmethod
-    def bucket_wait(call_limit: str | None) -> float:
-        """Seconds to let the bucket drain back below the headroom mark (0 when below it)."""
-        parsed = parse_call_limit(call_limit)
-        if parsed is None:
-            return 0.0
-        used, size = parsed
-        mark = size * (1 - BUCKET_HEADROOM)
-        if used <= mark:
-            return 0.0
-        return (used - mark) / (size / BUCKET_DRAIN_SECONDS)
+    # -- GraphQL ---------------------------------------------------------------------------------
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, operation: str, idempotent: bool = True
+    ) -> dict[str, Any]:
+        """The ``data`` of one GraphQL call, retried as :data:`adapters.retry.SHOP_REQUEST` says.
+
+        ``operation`` names the call for the cost estimate. A mutation that creates something passes
+        ``idempotent=False``: a 5xx or lost answer then raises ``OutcomeUnknown`` (a THROTTLED one
+        was never run, so it waits and goes again). Errors in the answer raise the error tree.
+        """
+        return self._call(query, variables or {}, operation=operation, idempotent=idempotent)[0]
+
+    def _call(
+        self, query: str, variables: dict[str, Any], *, operation: str, idempotent: bool = True
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        return call_with_retries(
+            partial(self._call_once, query, variables, operation, idempotent),
+            policy=self._retry_policy,
+            sleep=self._sleep,
+            retry_on=(RateLimited, TransientError),
+            give_up_on=(OutcomeUnknown,),
+            event="shop_request_retried",
+            platform=self.platform,
+            source=self.settings.name,
+        )
+
+    def _call_once(
+        self, query: str, variables: dict[str, Any], operation: str, idempotent: bool
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        cost = KNOWN_COSTS.get(operation, FIRST_GUESS_COST)
+        self.bucket.acquire(cost)
+        response = self._send_once(
+            "POST", GRAPHQL_PATH, idempotent=idempotent, json={"query": query, "variables": variables}
+        )
+        body = _json_object(response)
+        extensions = body.get("extensions")
+        status = ThrottleStatus.from_extensions(extensions)
+        if status is not None:
+            self.bucket.observe(status)
+        stated = requested_cost(extensions)
+        if stated is not None:
+            KNOWN_COSTS[operation] = stated
+        errors = body.get("errors")
+        if errors:
+            raise self._answer_error(
+                errors, response, cost=stated or cost, status=status, operation=operation
+            )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise TransientError(
+                "shopify answered without data", service=self.platform, status=response.status_code
+            )
+        return data, response
+
+    def _answer_error(
+        self,
+        errors: Any,
+        response: httpx.Response,
+        *,
+        cost: float,
+        status: ThrottleStatus | None,
+        operation: str,
+    ) -> Exception:
+        items = [item for item in as_list(errors) if isinstance(item, Mapping)] or [{"message": str(errors)}]
+        codes = {str(as_mapping(item.get("extensions")).get("code") or "") for item in items}
+        message = "; ".join(str(item.get("message") or "") for item in items)[:300]
+        context: dict[str, Any] = {
+            "service": self.platform,
+            "status": response.status_code,
+            "method": "POST",
+            "url": str(response.request.url),
+            "error_message": message,
+        }
+        if THROTTLED in codes:
+            return RateLimited(
+                f"shopify throttled {operation}", retry_after=throttled_wait(cost, status), **context
+            )
+        if codes & SERVER_ERRORS:
+            return TransientError(f"shopify failed {operation}", **context)
+        if codes & ACCESS_ERRORS:
+            return AuthenticationFailed(
+                f"shopify refused {operation}: the app lacks an access scope", **context
+            )
+        return ApiRejected(f"shopify rejected {operation}", **context)
+
+    def _complete(self, node: Mapping[str, Any]) -> Record:
+        """The order in the REST shape, with every line (past the first page of lines too)."""
+        order = dict(node)
+        lines = as_mapping(order.get("lineItems"))
+        info = as_mapping(lines.get("pageInfo"))
+        if info.get("hasNextPage"):
+            nodes = list(as_list(lines.get("nodes")))
+            cursor = info.get("endCursor")
+            while isinstance(cursor, str) and cursor:
+                data = self.graphql(
+                    LINE_ITEMS_QUERY, {"id": order.get("id"), "after": cursor}, operation="order_lines"
+                )
+                more = as_mapping(as_mapping(data.get("order")).get("lineItems"))
+                nodes.extend(as_list(more.get("nodes")))
+                page = as_mapping(more.get("pageInfo"))
+                following = page.get("endCursor") if page.get("hasNextPage") else None
+                cursor = following if following != cursor else None
+            order["lineItems"] = {"nodes": nodes}
+        return order_from_graphql(order)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
@@ -141,3 +264,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise TransientError("shopify answered a non-object body", service=SHOPIFY)
     return body
+
+
+def _data(response: httpx.Response) -> Mapping[str, Any]:
+    return as_mapping(_json_object(response).get("data"))

@@ -1,8 +1,9 @@
 """Verify and parse Shopify webhooks (``orders/*``), from the exact bytes received.
 
-Shopify signs with ``base64(HMAC-SHA256(app secret, raw body))``. Deliveries come with
-``X-Shopify-*`` headers, the newer event deliveries with unprefixed lowercase ``shopify-*`` ones,
-and proxies may change the case of either: we accept all of them.
+Shopify signs with ``base64(HMAC-SHA256(app secret, raw body))``: a Dev Dashboard app's client
+secret, or the ``webhook_secret`` configured for a legacy app or for webhooks made in the store
+admin. Deliveries come with ``X-Shopify-*`` headers, the newer event deliveries with unprefixed
+lowercase ``shopify-*`` ones, and proxies may change the case of either: we accept all of them.
 """
 
 from __future__ import annotations
@@ -64,10 +65,21 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
     )
 
 
-def _check_signature(raw: bytes, header: str | None, settings: ShopConnection) -> None:
+def signing_secrets(settings: ShopConnection) -> list[str]:
+    """``webhook_secret`` (and the previous one while it rotates), then the app's client secret."""
     secrets = accepted_secrets(settings)
+    client_secret = settings.client_secret.get_secret_value() if settings.client_secret is not None else ""
+    if client_secret and client_secret not in secrets:
+        secrets.append(client_secret)
+    return secrets
+
+
+def _check_signature(raw: bytes, header: str | None, settings: ShopConnection) -> None:
+    secrets = signing_secrets(settings)
     if not secrets:
-        raise WebhookRejected(f"source {settings.name!r} has no webhook_secret to check against", status=401)
+        raise WebhookRejected(
+            f"source {settings.name!r} has no webhook_secret or client_secret to check against", status=401
+        )
     if not header:
         raise WebhookRejected("shopify webhook without an X-Shopify-Hmac-Sha256 header", status=401)
     try:
@@ -89,4 +101,11 @@ def _event_key(headers: Mapping[str, str], topic: str, body: dict[str, Any]) -> 
     return f"{topic}:{body.get('id')}:{body.get('updated_at')}"
 
 
-__all__ = ["ORDER_TOPIC_PREFIX", "needs_full_order", "shopify_header", "sign", "verify_webhook"]
+__all__ = [
+    "ORDER_TOPIC_PREFIX",
+    "needs_full_order",
+    "shopify_header",
+    "sign",
+    "signing_secrets",
+    "verify_webhook",
+]

@@ -93,7 +93,8 @@ class ModifiedKeysetPaginator(Paginator):
 
 
 class WooCommerceSource(OrderSource):
-    """One WooCommerce store's orders through REST v3 with consumer key and secret."""
+    """One WooCommerce store's orders through REST v3 with consumer key and secret (OAuth 1.0a
+    signatures over http, Basic or query keys over https)."""
 
     platform = WOOCOMMERCE
     orders_path = "orders"
@@ -102,9 +103,10 @@ class WooCommerceSource(OrderSource):
     max_page_size = MAX_PAGE_SIZE
 
     def __init__(self, settings: ShopConnection, *, query_string_auth: bool = False, **options: Any) -> None:
-        """``query_string_auth``: send the keys as query parameters from the first request on
-        (for hosts known to drop the Authorization header; otherwise the switch happens on its own
-        after the first "Consumer key is missing" answer)."""
+        """``query_string_auth``: send the keys as query parameters from the first request on, as
+        ``auth = "query"`` does (for hosts known to drop the Authorization header; with
+        ``auth = "auto"`` over https the switch happens on its own after the first "Consumer key is
+        missing" answer). How the other schemes sign: ``adapters/woocommerce/auth.py``."""
         self._query_string_auth = query_string_auth
         super().__init__(settings, **options)
 

@@ -2,8 +2,9 @@
 
 Under ``/{shop}/rest/V1/`` and ``/{shop}/rest/{store_code}/V1/``: ``GET orders``, ``GET orders/{id}``,
 ``POST order/{id}/ship``, ``GET shipments``, ``GET shipment/{id}``.
-A request meets, in this order: the request log, the switched-on faults, the bearer token (any
-non-empty token, or exactly ``access_token`` when one is set), then the shop (404 when unknown).
+A request meets, in this order: the request log, the switched-on faults, the integration's
+credential (an OAuth 1.0a signature, or a bearer token where the shop allows it; see
+integrations.py), then the shop (404 when unknown).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from sandbox.magento.errors import MagentoError, magento_error
+from sandbox.magento.integrations import SignedRequest
 from sandbox.magento.ports import ApiPort
 from sandbox.magento.search import SearchError, parse_search_criteria, run_search
 from sandbox.magento.store import NOT_FOUND, MagentoShop
 
-UNAUTHORIZED = "The consumer isn't authorized to access %resources."
 API_PREFIXES = ("/{shop}/rest/V1", "/{shop}/rest/{store_code}/V1")
 
 P = ParamSpec("P")
@@ -58,14 +59,16 @@ def build_api_router(sim: ApiPort) -> APIRouter:
             if fault.retry_after is not None:
                 response.headers["Retry-After"] = f"{fault.retry_after:g}"
             return response
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if (
-            scheme.lower() != "bearer"
-            or not token.strip()
-            or (sim.access_token and token != sim.access_token)
-        ):
-            return magento_error(401, UNAUTHORIZED, {"resources": "Magento_Sales::sales"})
+        signed = SignedRequest(
+            method=request.method,
+            url=str(request.url.replace(query="", fragment="")),
+            raw_query=request.url.query,
+            headers=request.headers,
+        )
+        try:
+            sim.integrations.check(shop, signed)
+        except MagentoError as error:
+            return magento_error(error.status, error.message, error.parameters)
         found = state.find(shop)
         if found is None:
             return magento_error(404, "Request does not match any route.")

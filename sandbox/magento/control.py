@@ -7,6 +7,11 @@ POST   /shops/{shop}/orders/{id}/refund           {"items": [...]}
 PUT    /shops/{shop}/orders/{id}/address          {"shipping"?, "billing"?}
 POST   /shops/{shop}/orders/{id}/comments         {"comment", "is_visible_on_front"?}
 GET    /shops/{shop}/shipments
+GET    /shops/{shop}/integration                  its four OAuth 1.0a values (the shop is created)
+POST   /shops/{shop}/config                       {"oauth/consumer/enable_integration_as_bearer": 1}:
+                                                  ``bin/magento config:set`` for the one setting
+                                                  the simulator knows (0 switches it off again)
+GET    /credentials                               every shop's integration, by shop name
 GET    /faults                                    [{"status", "count", "retry_after"}]
 POST   /faults                                    {"status": 503, "count": 1, "retry_after"?}: the
                                                   next ``count`` API requests answer ``status``
@@ -24,6 +29,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.faults import FaultRule
 from sandbox.magento.errors import MagentoError, magento_error
+from sandbox.magento.integrations import BEARER_SETTING
 from sandbox.magento.ports import ControlPort
 
 
@@ -80,6 +86,33 @@ def build_control_router(sim: ControlPort) -> APIRouter:
     @router.get("/shops/{shop}/shipments")
     def shipments(shop: str) -> Any:
         return locked(lambda: list(state.shop(shop).shipments.values()))
+
+    @router.get("/shops/{shop}/integration")
+    def integration(shop: str) -> Any:
+        def show() -> dict[str, str]:
+            state.shop(shop)
+            return sim.integrations.integration(shop).as_json()
+
+        return locked(show)
+
+    @router.post("/shops/{shop}/config")
+    def set_config(shop: str, body: dict[str, Any] = Body(...)) -> Any:
+        def apply() -> dict[str, int]:
+            unknown = sorted(set(body) - {BEARER_SETTING})
+            if unknown:
+                raise MagentoError(400, f"The simulator knows no setting {unknown[0]!r}.")
+            state.shop(shop)
+            if BEARER_SETTING in body:
+                sim.integrations.allow_bearer(shop, str(body[BEARER_SETTING]).lower() in ("1", "true"))
+            return {BEARER_SETTING: int(sim.integrations.bearer_allowed(shop))}
+
+        return locked(apply)
+
+    @router.get("/credentials")
+    def credentials() -> Any:
+        return locked(
+            lambda: {name: sim.integrations.integration(name).as_json() for name in sorted(state.shops)}
+        )
 
     @router.get("/faults")
     def get_faults() -> Any:

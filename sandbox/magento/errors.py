@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 class MagentoError(Exception):
     """A refusal in Magento's error shape, raised by the store's rules."""
 
-    def __init__(self, status: int, message: str, parameters: list[str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, parameters: list[str] | dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.parameters = parameters or []
+        self.parameters: list[str] | dict[str, str] = parameters or []
 
 
 def magento_error(status: int, message: str, parameters: Any = None) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from sandbox.faults import FaultInjector
+from sandbox.magento.integrations import IntegrationRegistry
 from sandbox.magento.state import MagentoState
 
 
@@ -17,10 +18,12 @@ class SharedPort(Protocol):
     @property
     def faults(self) -> FaultInjector: ...
 
+    @property
+    def integrations(self) -> IntegrationRegistry: ...
+
 
 class ApiPort(SharedPort, Protocol):
-    @property
-    def access_token(self) -> str | None: ...
+    """Used by the API router (the shared part is all it needs)."""
 
 
 class ControlPort(SharedPort, Protocol):

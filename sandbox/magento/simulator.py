@@ -3,11 +3,17 @@
 ``api`` (see api.py) is mounted at ``/magento`` and ``control`` (see control.py) at
 ``/_sandbox/magento``. Errors use Magento's ``{"message": ..., "parameters": ...}``. Magento sends no
 order webhooks, so the dispatcher is kept only for the common simulator signature.
+
+Each shop has an integration (four OAuth 1.0a values) and every API request must be signed with it,
+as on Magento 2.4.4+; a bearer token works only where the shop's
+``oauth/consumer/enable_integration_as_bearer`` is switched on (see integrations.py).
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 
 from sandbox.clock import Clock
 from sandbox.delivery import WebhookDispatcher
@@ -15,6 +21,7 @@ from sandbox.faults import FaultInjector
 from sandbox.magento.api import build_api_router
 from sandbox.magento.control import build_control_router
 from sandbox.magento.demo import seed
+from sandbox.magento.integrations import Integration, IntegrationRegistry
 from sandbox.magento.state import MagentoState
 from sandbox.magento.store import MagentoShop
 
@@ -25,11 +32,23 @@ class MagentoSimulator:
     """Shops by name, each a ``MagentoShop``; thread-safe (uvicorn serves from a thread pool)."""
 
     def __init__(
-        self, *, clock: Clock, dispatcher: WebhookDispatcher, access_token: str | None = None
+        self,
+        *,
+        clock: Clock,
+        dispatcher: WebhookDispatcher,
+        integration: Integration | None = None,
+        integration_as_bearer: bool = False,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """``integration``: the one integration every shop has; None gives each shop its own
+        (``Integration.for_shop``). ``integration_as_bearer``: Magento's setting for every shop
+        (off, as by default since 2.4.4; ``POST /_sandbox/magento/shops/{shop}/config`` switches it
+        per shop). ``wall_clock`` judges OAuth timestamps (clients sign with real time)."""
         self.clock = clock
         self.dispatcher = dispatcher  # unused: Magento Open Source has no order webhooks
-        self.access_token = access_token  # None: any non-empty bearer token is accepted
+        self.integrations = IntegrationRegistry(
+            integration=integration, integration_as_bearer=integration_as_bearer, wall_clock=wall_clock
+        )
         self.state = MagentoState(clock)
         self.faults = FaultInjector()
         self.api = build_api_router(self)
@@ -43,6 +62,7 @@ class MagentoSimulator:
     def reset(self) -> None:
         self.state.clear()
         self.faults.clear()
+        self.integrations.clear()
 
     def shop(self, name: str) -> MagentoShop:
         """The shop called ``name``, created empty on first use."""
@@ -50,3 +70,14 @@ class MagentoSimulator:
 
     def seed_demo(self) -> None:
         seed(self.shop(DEMO_SHOP))
+
+    def integration(self, shop: str) -> Integration:
+        """The integration of the shop called ``shop`` (what its admin shows under Integrations)."""
+        return self.integrations.integration(shop)
+
+    def credentials(self) -> dict[str, dict[str, str]]:
+        """Every shop's integration, by shop name: ``consumer_key``, ``consumer_secret``,
+        ``access_token``, ``access_token_secret`` (for ``GET /_sandbox/credentials``)."""
+        with self.state.lock:
+            names = sorted(self.state.shops)
+        return {name: self.integration(name).as_json() for name in names}

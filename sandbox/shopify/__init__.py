@@ -1,4 +1,5 @@
-"""The Shopify simulator (Admin REST API, signed order webhooks, leaky bucket)."""
+"""The Shopify simulator (client credentials grant, Admin REST and GraphQL APIs, signed order webhooks,
+leaky bucket and query-cost bucket)."""
 
 from __future__ import annotations
 

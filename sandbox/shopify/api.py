@@ -1,4 +1,5 @@
-"""The Admin REST API routes of the Shopify simulator: auth, leaky bucket, errors as Shopify shapes them.
+"""The Admin API routes of the Shopify simulator: the token endpoint, REST (auth, leaky bucket,
+errors as Shopify shapes them) and GraphQL (``graphql.json``, see graphql.py).
 
 Routes read the raw body themselves (instead of FastAPI body models) so every error, a malformed
 body included, comes back as Shopify's ``{"errors": ...}`` rather than FastAPI's ``{"detail": ...}``.
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.shopify import fulfilment, paging
+from sandbox.shopify import fulfilment, graphql, oauth, paging
 from sandbox.shopify.errors import StoreError
 from sandbox.shopify.ports import ApiPort
 from sandbox.shopify.state import SHOP_TIMEZONE, OrderRecord, ShopState
@@ -47,6 +48,18 @@ def build_api_router(sim: ApiPort) -> APIRouter:
 
         router.add_api_route(root + path, endpoint, methods=[method], include_in_schema=False)
 
+    @router.post("/{shop}/admin/oauth/access_token", include_in_schema=False)
+    async def access_token(shop: str, request: Request) -> Response:
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        query = request.url.query.encode()
+        return await run_in_threadpool(_issue_token, sim, shop, raw or query, content_type if raw else "")
+
+    @router.post(root + "/graphql.json", include_in_schema=False)
+    async def graphql_endpoint(shop: str, version: str, request: Request) -> Response:
+        raw = await request.body()
+        return await run_in_threadpool(_graphql, sim, shop, version, request, raw)
+
     # reads run under the simulator's lock; changes go through the simulator, which signs webhooks
     route("/orders.json", "GET", lambda s, r, b: sim.run_locked(lambda: _list_orders(s, r)))
     route("/orders/count.json", "GET", lambda s, r, b: sim.run_locked(lambda: _count_orders(s, r)))
@@ -75,11 +88,42 @@ def build_api_router(sim: ApiPort) -> APIRouter:
     return router
 
 
+def _issue_token(sim: ApiPort, shop: str, raw: bytes, content_type: str) -> Response:
+    state = sim.shop(shop)
+    try:
+        fields = oauth.grant_fields(raw, content_type)
+        answer = sim.run_locked(lambda: oauth.issue_token(state, fields, sim.clock.now()))
+    except StoreError as error:
+        return JSONResponse(error.errors, status_code=error.status)
+    return JSONResponse(answer)
+
+
+def _authorized(sim: ApiPort, state: ShopState, request: Request) -> oauth.TokenKind | None:
+    token = request.headers.get(ACCESS_TOKEN_HEADER)
+    return sim.run_locked(lambda: oauth.authorize(state, token, sim.clock.now()))
+
+
+def _graphql(sim: ApiPort, shop: str, version: str, request: Request, raw: bytes) -> Response:
+    state = sim.shop(shop)
+    kind = _authorized(sim, state, request)
+    if kind is None:
+        return JSONResponse({"errors": INVALID_TOKEN}, status_code=401)
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return JSONResponse({"errors": "Unparsable JSON body"}, status_code=400)
+    answer = graphql.handle(
+        sim, state, body, version=version, signed_by="app" if kind == "app" else "shop", now=sim.clock.now()
+    )
+    return JSONResponse(answer, headers={"X-Shopify-API-Version": version})
+
+
 def _answer(sim: ApiPort, shop: str, request: Request, raw: bytes, work: Work) -> Response:
     state = sim.shop(shop)
-    token = request.headers.get(ACCESS_TOKEN_HEADER)
-    if not token or (state.access_token is not None and token != state.access_token):
+    kind = _authorized(sim, state, request)
+    if kind is None:
         return JSONResponse({"errors": INVALID_TOKEN}, status_code=401)
+    request.state.signed_by = "app" if kind == "app" else "shop"
     wait, limit_header = sim.run_locked(lambda: (state.bucket.take(sim.clock.now()), state.bucket.header()))
     headers = {CALL_LIMIT_HEADER: limit_header} if limit_header else {}
     if wait is not None:
@@ -250,6 +294,7 @@ def _create_webhook(sim: ApiPort, state: ShopState, request: Request, body: Any)
         str(hook.get("topic") or ""),
         str(hook.get("address") or ""),
         api_version=request.path_params["version"],
+        signed_by=request.state.signed_by,
     )
     return 201, {"webhook": subscription.as_json()}, {}
 

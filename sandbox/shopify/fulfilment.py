@@ -17,7 +17,7 @@ from sandbox.shopify.store import LOCATION_ID, line_ref, touch
 
 def fulfillment_order(state: ShopState, record: OrderRecord) -> dict[str, Any]:
     """The order's one fulfillment order (all shippable lines at the sandbox's one location)."""
-    lines = [line for line in record.data["line_items"] if line.get("requires_shipping", True)]
+    lines = [line for line in record.data.get("line_items") or [] if line.get("requires_shipping", True)]
     remaining = sum(int(line["fulfillable_quantity"]) for line in lines)
     if record.data["cancelled_at"]:
         status = "cancelled"
@@ -44,10 +44,10 @@ def fulfillment_order(state: ShopState, record: OrderRecord) -> dict[str, Any]:
                 "shop_id": state.id,
                 "fulfillment_order_id": record.fulfillment_order_id,
                 "line_item_id": line["id"],
-                "inventory_item_id": line["variant_id"],
+                "inventory_item_id": line.get("variant_id"),
                 "quantity": line["current_quantity"],
                 "fulfillable_quantity": line["fulfillable_quantity"],
-                "variant_id": line["variant_id"],
+                "variant_id": line.get("variant_id"),
             }
             for line in lines
         ],
@@ -112,7 +112,14 @@ def _fulfillment_json(
     record: OrderRecord, request: dict[str, Any], picked: list[tuple[dict[str, Any], int]]
 ) -> dict[str, Any]:
     tracking = request.get("tracking_info") or {}
-    number, url = tracking.get("number"), tracking.get("url")
+    # REST takes one number and URL; GraphQL (and REST's newer form) lists of them
+    numbers = [item for item in tracking.get("numbers") or [] if item] or (
+        [tracking["number"]] if tracking.get("number") else []
+    )
+    urls = [item for item in tracking.get("urls") or [] if item] or (
+        [tracking["url"]] if tracking.get("url") else []
+    )
+    number, url = (numbers[0] if numbers else None), (urls[0] if urls else None)
     return {
         "id": new_id(),
         "order_id": record.data["id"],
@@ -124,9 +131,9 @@ def _fulfillment_json(
         "updated_at": record.data["updated_at"],
         "tracking_company": tracking.get("company"),
         "tracking_number": number,
-        "tracking_numbers": [number] if number else [],
+        "tracking_numbers": numbers,
         "tracking_url": url,
-        "tracking_urls": [url] if url else [],
+        "tracking_urls": urls,
         "notify_customer": bool(request.get("notify_customer", False)),
         "line_items": [{**copy.deepcopy(line), "quantity": quantity} for line, quantity in picked],
     }

@@ -16,23 +16,33 @@ class SharedPort(Protocol):
     """Called by both routers."""
 
     def subscribe(
-        self, shop: str, topic: str, address: str, *, api_version: str | None = None
+        self,
+        shop: str,
+        topic: str,
+        address: str,
+        *,
+        api_version: str | None = None,
+        signed_by: str = "shop",
     ) -> Subscription: ...
 
 
-class ApiPort(SharedPort, Protocol):
-    """Reads run under the simulator's lock; changes go through it, which signs the webhooks."""
-
-    @property
-    def clock(self) -> Clock: ...
-
-    def shop(self, name: str) -> ShopState: ...
+class GraphQLPort(SharedPort, Protocol):
+    """What the GraphQL resolvers call: reads under the lock, changes through the simulator."""
 
     def run_locked(self, work: Callable[[], T]) -> T: ...
 
     def fulfil(self, shop: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
     def unsubscribe(self, shop: str, subscription_id: int) -> None: ...
+
+
+class ApiPort(GraphQLPort, Protocol):
+    """Reads run under the simulator's lock; changes go through it, which signs the webhooks."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def shop(self, name: str) -> ShopState: ...
 
 
 class ControlPort(SharedPort, Protocol):

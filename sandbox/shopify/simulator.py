@@ -1,4 +1,13 @@
-"""The Shopify simulator: stores with orders, the Admin REST API, signed order webhooks.
+"""The Shopify simulator: stores with orders, the client credentials grant, the Admin REST and
+GraphQL APIs, signed order webhooks.
+
+Each store has two apps: a legacy custom app with a permanent ``access_token`` (by default the store
+accepts any non-empty one, as the demo and older tests expect; ``strict_tokens=True`` accepts only
+its own) whose API-made webhooks are signed with the store's ``webhook_secret``, and a Dev Dashboard
+app with a ``client_id`` and ``client_secret`` that get tokens from the grant, expiring after
+``token_lifetime`` seconds on the sandbox clock, and whose webhooks are signed with its client
+secret. Every store's credentials are derived from its name, so they are the same in every run;
+:meth:`ShopifySimulator.credentials` lists them.
 
 Mounted by ``sandbox/app.py``: ``api`` (see api.py) at ``/shopify``, so a store's API root is
 ``/shopify/{shop}/admin/api/{version}/``, and ``control`` (see control.py) at ``/_sandbox/shopify``.
@@ -16,7 +25,7 @@ from typing import Any, TypeVar, cast
 from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
 from sandbox.ratelimit import DEFAULT_BUCKET_SIZE, DEFAULT_LEAK_PER_SECOND
-from sandbox.shopify import fulfilment, store, webhooks
+from sandbox.shopify import fulfilment, render, store, webhooks
 from sandbox.shopify.api import build_api_router
 from sandbox.shopify.control import build_control_router
 from sandbox.shopify.state import OrderRecord, ShopifyState, ShopState, Subscription
@@ -38,11 +47,14 @@ class ShopifySimulator:
         bucket_size: int = DEFAULT_BUCKET_SIZE,
         leak_per_second: float = DEFAULT_LEAK_PER_SECOND,
         api_version: str = DEFAULT_API_VERSION,
+        strict_tokens: bool = False,
     ) -> None:
         self.clock = clock
         self.dispatcher = dispatcher
         self.api_version = api_version
-        self.state = ShopifyState(bucket_size=bucket_size, leak_per_second=leak_per_second)
+        self.state = ShopifyState(
+            bucket_size=bucket_size, leak_per_second=leak_per_second, strict_tokens=strict_tokens
+        )
         self.api = build_api_router(self)
         self.control = build_control_router(self)
 
@@ -66,10 +78,36 @@ class ShopifySimulator:
         refunded = self.create_order(DEMO_SHOP, template("tshirt"), financial_status="paid")
         self.refund(DEMO_SHOP, refunded["id"], [{"sku": "TSHIRT-RED-M", "quantity": 1}])
 
+    def credentials(self) -> dict[str, dict[str, str]]:
+        """Every store's credentials by store name: the Dev Dashboard app's ``client_id`` and
+        ``client_secret``, the legacy app's ``access_token``, and the ``webhook_secret``."""
+        with self.state.lock:
+            self.shop(DEMO_SHOP)  # seeded or not, the demo store is always there to connect to
+            return {
+                state.name: {
+                    "client_id": state.client_id,
+                    "client_secret": state.client_secret,
+                    "access_token": state.legacy_token,
+                    "webhook_secret": state.webhook_secret,
+                }
+                for state in self.state.shops()
+            }
+
     def configure(self, shop: str, **settings: Any) -> dict[str, Any]:
-        """Set webhook_secret, access_token, bucket_size, leak_per_second; None leaves one unchanged."""
+        """Set webhook_secret, access_token, bucket_size, leak_per_second, client_id, client_secret,
+        token_lifetime, cost_maximum, cost_restore; None leaves one unchanged."""
         with self.state.lock:
             state = self.shop(shop)
+            for name in ("client_id", "client_secret"):
+                if settings.get(name):
+                    setattr(state, name, str(settings[name]))
+            if settings.get("token_lifetime") is not None:
+                state.token_lifetime = int(settings["token_lifetime"])
+            if settings.get("cost_maximum") is not None:
+                state.cost.maximum = float(settings["cost_maximum"])
+                state.cost.available = min(state.cost.available, state.cost.maximum)
+            if settings.get("cost_restore") is not None:
+                state.cost.restore = float(settings["cost_restore"])
             if settings.get("webhook_secret") is not None:
                 state.webhook_secret = settings["webhook_secret"]
             if "access_token" in settings and settings["access_token"] is not None:
@@ -86,6 +124,11 @@ class ShopifySimulator:
                 "access_token": state.access_token,
                 "bucket_size": state.bucket.size,
                 "leak_per_second": state.bucket.leak_per_second,
+                "client_id": state.client_id,
+                "client_secret": state.client_secret,
+                "token_lifetime": state.token_lifetime,
+                "cost_maximum": state.cost.maximum,
+                "cost_restore": state.cost.restore,
             }
 
     # -- merchant actions (each fires the webhooks Shopify would) ------------------------------
@@ -131,6 +174,20 @@ class ShopifySimulator:
         with self.state.lock:
             return _copy(self.shop(shop).fulfillments)
 
+    def import_order(self, shop: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Store ``data`` (a REST order as Shopify sent it, e.g. a sample) as it is; no webhook."""
+        with self.state.lock:
+            return _copy(store.import_order(self.shop(shop), _copy(data)).data)
+
+    def order_graphql(self, shop: str, order_id: int | str) -> dict[str, Any]:
+        """The order as the GraphQL Admin API answers it, every connection in one page of ``nodes``."""
+        with self.state.lock:
+            state = self.shop(shop)
+            node = render.order_node(state, state.order(order_id))
+        for name in ("lineItems", "shippingLines", "fulfillmentOrders"):
+            node[name] = {"nodes": node[name]}
+        return _copy(node)
+
     def order(self, shop: str, order_id: int | str) -> dict[str, Any]:
         with self.state.lock:
             return _copy(self.shop(shop).order(order_id).data)
@@ -142,13 +199,25 @@ class ShopifySimulator:
     # -- webhook subscriptions -----------------------------------------------------------------
 
     def subscribe(
-        self, shop: str, topic: str, address: str, *, api_version: str | None = None
+        self,
+        shop: str,
+        topic: str,
+        address: str,
+        *,
+        api_version: str | None = None,
+        signed_by: str = "shop",
     ) -> Subscription:
-        """A subscription; 422 when this topic already goes to this address (as Shopify answers)."""
+        """A subscription; 422 when this topic already goes to this address (as Shopify answers).
+        ``signed_by`` "app": made by the client-credentials app, whose client secret signs it."""
         webhooks.check_subscription(topic, address)
         with self.state.lock:
             return webhooks.subscribe(
-                self.shop(shop), topic, address, api_version=api_version or self.api_version, now=self._now()
+                self.shop(shop),
+                topic,
+                address,
+                api_version=api_version or self.api_version,
+                now=self._now(),
+                signed_by=signed_by,
             )
 
     def unsubscribe(self, shop: str, subscription_id: int) -> None:

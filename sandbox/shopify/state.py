@@ -4,6 +4,7 @@ bucket, behind one re-entrant lock. Times are rendered as Shopify does: seconds,
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ from sandbox.shopify.errors import StoreError
 SHOP_TIMEZONE = timezone(timedelta(hours=1))  # the demo shop is in Amsterdam (winter time)
 DEFAULT_WEBHOOK_SECRET = "shopify-sandbox-webhook-secret"
 FIRST_ORDER_NUMBER = 1001
+TOKEN_LIFETIME_SECONDS = 86399  # what Shopify's client credentials grant answers as expires_in
+# GraphQL bucket of a Standard plan: restores 100 points a second (webshop facts, section 1.3) and
+# holds 20 seconds of that, as the older 1000 / 50 pair did (the size is UNCONFIRMED; configurable)
+DEFAULT_COST_MAXIMUM = 2000.0
+DEFAULT_COST_RESTORE = 100.0
 
 _ids = itertools.count(5_200_000_000_001)
 
@@ -37,6 +43,9 @@ class Subscription:
     api_version: str
     created_at: str
     format: str = "json"
+    # whose secret signs its deliveries: "app" (made with a client-credentials token: the app's client
+    # secret) or "shop" (made with a legacy token or in the store admin: the shop's webhook_secret)
+    signed_by: str = "shop"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,17 +75,61 @@ class OrderRecord:
         return self.updated, int(self.data["id"])
 
 
+def derived(kind: str, shop: str, *, prefix: str = "") -> str:
+    """A credential of ``shop`` that is the same in every run (the demo and the tests read them)."""
+    return prefix + hashlib.sha256(f"shopify-sandbox:{kind}:{shop}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class CostBucket:
+    """The GraphQL cost bucket of one store (points restore at a steady rate). Not locked."""
+
+    maximum: float = DEFAULT_COST_MAXIMUM
+    restore: float = DEFAULT_COST_RESTORE
+    available: float = DEFAULT_COST_MAXIMUM
+    last: datetime | None = None
+
+    def refill(self, now: datetime) -> None:
+        if self.last is not None and now > self.last:
+            elapsed = (now - self.last).total_seconds()
+            self.available = min(self.maximum, self.available + elapsed * self.restore)
+        if self.last is None or now > self.last:
+            self.last = now
+
+    def status(self) -> dict[str, float]:
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": round(self.available),
+            "restoreRate": self.restore,
+        }
+
+
 @dataclass
 class ShopState:
     name: str
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
-    access_token: str | None = None  # None: any non-empty token is accepted
+    access_token: str | None = None  # the legacy app's token; None: any non-empty token is accepted
     bucket: LeakyBucket = field(default_factory=LeakyBucket)
+    cost: CostBucket = field(default_factory=CostBucket)
+    # the Dev Dashboard app installed on the store (client credentials grant)
+    client_id: str = ""
+    client_secret: str = ""
+    token_lifetime: int = TOKEN_LIFETIME_SECONDS
+    tokens: dict[str, datetime] = field(default_factory=dict)  # issued token -> when it expires
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     next_number: int = FIRST_ORDER_NUMBER
     id: int = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        self.client_id = self.client_id or derived("client-id", self.name)
+        self.client_secret = self.client_secret or derived("client-secret", self.name, prefix="shpss_")
+
+    @property
+    def legacy_token(self) -> str:
+        """The legacy custom app's token: the configured one, else a derived one (any passes then)."""
+        return self.access_token or derived("access-token", self.name, prefix="shpat_")
 
     @property
     def domain(self) -> str:
@@ -95,10 +148,11 @@ class ShopState:
 class ShopifyState:
     """Stores created on first use, each with a bucket of the simulator's size and leak rate."""
 
-    def __init__(self, *, bucket_size: int, leak_per_second: float) -> None:
+    def __init__(self, *, bucket_size: int, leak_per_second: float, strict_tokens: bool = False) -> None:
         self.lock = threading.RLock()
         self._bucket_size = bucket_size
         self._leak_per_second = leak_per_second
+        self._strict_tokens = strict_tokens
         self._shops: dict[str, ShopState] = {}
 
     def shop(self, name: str) -> ShopState:
@@ -106,8 +160,15 @@ class ShopifyState:
         with self.lock:
             if name not in self._shops:
                 bucket = LeakyBucket(size=self._bucket_size, leak_per_second=self._leak_per_second)
-                self._shops[name] = ShopState(name=name, bucket=bucket)
+                state = ShopState(name=name, bucket=bucket)
+                if self._strict_tokens:  # only the shop's own legacy token, not any token
+                    state.access_token = state.legacy_token
+                self._shops[name] = state
             return self._shops[name]
+
+    def shops(self) -> list[ShopState]:
+        with self.lock:
+            return list(self._shops.values())
 
     def clear(self) -> None:
         with self.lock:

@@ -164,6 +164,35 @@ def create_order(state: ShopState, spec: dict[str, Any], now: datetime) -> tuple
     return record, ["orders/create", *(["orders/paid"] if financial == "paid" else [])]
 
 
+def import_order(state: ShopState, data: dict[str, Any]) -> OrderRecord:
+    """Keep ``data`` (a REST order from elsewhere, e.g. a published sample) as the store's own.
+
+    Only what the store needs beside it is filled in: ``updated_at`` (when absent), and each line's
+    ``current_quantity`` and ``fulfillable_quantity`` when the payload predates them.
+    """
+    order = data["order"] if isinstance(data.get("order"), dict) else data
+    order.setdefault("id", new_id())
+    order.setdefault("created_at", render_time(datetime.now().astimezone()))
+    order.setdefault("updated_at", order["created_at"])
+    order.setdefault("fulfillments", [])
+    order.setdefault("refunds", [])
+    for key in ("cancelled_at", "closed_at", "fulfillment_status"):
+        order.setdefault(key, None)
+    for line in order.get("line_items") or []:
+        line.setdefault("current_quantity", line.get("quantity", 0))
+        if line.get("fulfillable_quantity") is None:
+            line["fulfillable_quantity"] = line["current_quantity"]
+    updated = datetime.fromisoformat(order["updated_at"])
+    record = OrderRecord(
+        data=order,
+        updated=updated,
+        fulfillment_order_id=new_id(),
+        fulfillment_line_ids={line["id"]: new_id() for line in order.get("line_items") or []},
+    )
+    state.orders[int(order["id"])] = record
+    return record
+
+
 # -- merchant changes ------------------------------------------------------------------------
 
 

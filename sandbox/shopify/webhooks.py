@@ -36,6 +36,12 @@ def sign(raw: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()).decode("ascii")
 
 
+def signing_secret(state: ShopState, subscription: Subscription) -> str:
+    """The client secret for the Dev Dashboard app's subscriptions; the store's webhook secret for
+    the legacy app's and those made in the admin (the control API)."""
+    return state.client_secret if subscription.signed_by == "app" else state.webhook_secret
+
+
 def check_subscription(topic: str, address: str) -> None:
     """422 for a topic or address Shopify refuses whatever the store (checked before it is looked up)."""
     if topic not in ORDER_TOPICS:
@@ -44,12 +50,19 @@ def check_subscription(topic: str, address: str) -> None:
         raise StoreError(422, {"address": ["is invalid"]})
 
 
-def subscribe(state: ShopState, topic: str, address: str, *, api_version: str, now: datetime) -> Subscription:
+def subscribe(
+    state: ShopState, topic: str, address: str, *, api_version: str, now: datetime, signed_by: str = "shop"
+) -> Subscription:
     """A subscription to a checked topic and address; 422 when this topic already goes to this address."""
     if any(sub.topic == topic and sub.address == address for sub in state.subscriptions):
         raise StoreError(422, {"address": ["for this topic has already been taken"]})
     subscription = Subscription(
-        id=new_id(), topic=topic, address=address, api_version=api_version, created_at=render_time(now)
+        id=new_id(),
+        topic=topic,
+        address=address,
+        api_version=api_version,
+        created_at=render_time(now),
+        signed_by=signed_by,
     )
     state.subscriptions.append(subscription)
     return subscription
@@ -75,7 +88,7 @@ def deliveries(state: ShopState, record: OrderRecord, topics: list[str], now: da
             headers = {
                 "Content-Type": "application/json",
                 "X-Shopify-Topic": topic,
-                "X-Shopify-Hmac-Sha256": sign(body, state.webhook_secret),
+                "X-Shopify-Hmac-Sha256": sign(body, signing_secret(state, subscription)),
                 "X-Shopify-Shop-Domain": state.domain,
                 "X-Shopify-API-Version": subscription.api_version,
                 "X-Shopify-Webhook-Id": str(uuid.uuid4()),

@@ -14,10 +14,12 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.woocommerce.errors import WooError, error_response
+from sandbox.woocommerce.gate import ApiCall
 from sandbox.woocommerce.ports import ApiPort
 
 API = "/{shop}/wp-json/wc/v3"
 HIDDEN_QUERY = ("consumer_key", "consumer_secret")  # never echoed back in Link headers
+HIDDEN_PREFIX = "oauth_"  # nor a signature, nonce or timestamp: a next page is signed afresh
 
 
 def _id(raw: str) -> int:
@@ -30,8 +32,17 @@ def build_api_router(sim: ApiPort) -> APIRouter:
     router = APIRouter()
 
     def answer(request: Request, action: Callable[[], Any], status: int = 200) -> Response:
+        call = ApiCall(
+            shop=str(request.path_params.get("shop", "")),
+            method=request.method,
+            url=str(request.url.replace(query="", fragment="")),
+            path=request.url.path,
+            raw_query=request.url.query,
+            headers=request.headers,
+            query=request.query_params,
+        )
         try:
-            sim.gate(request.method, request.url.path, request.headers, request.query_params)
+            sim.gate(call)
             result = action()
         except WooError as error:
             return error_response(error)
@@ -143,7 +154,11 @@ def build_api_router(sim: ApiPort) -> APIRouter:
 
 def _link_header(request: Request, page: int, pages: int) -> str:
     """RFC 5988 ``Link`` with ``prev``/``next``, as WordPress sends it (minus any keys)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in HIDDEN_QUERY and k != "page"]
+    params = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in HIDDEN_QUERY and not k.startswith(HIDDEN_PREFIX) and k != "page"
+    ]
     base = str(request.url.replace(query=""))
 
     def url(target: int) -> str:

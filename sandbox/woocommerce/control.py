@@ -1,7 +1,8 @@
 """Test control of the WooCommerce simulator (mounted at ``/_sandbox/woocommerce``).
 
 Shops' orders (create, pay, edit, refund, trash, ...), their webhooks and secrets, the delivery log,
-API faults (``/faults``) and delivery faults (``/webhooks/faults``). Errors use Woo's JSON error shape.
+API faults (``/faults``) and delivery faults (``/webhooks/faults``), each shop's REST API key
+(``/shops/{shop}/credentials``) and all of them (``/credentials``). Errors use Woo's JSON error shape.
 """
 
 from __future__ import annotations
@@ -192,6 +193,14 @@ def build_control_router(sim: ControlPort) -> APIRouter:
     @router.get("/shops/{shop}/webhooks")
     def subscriptions(shop: str) -> Response:
         return run(lambda: sim.list_webhooks(shop, with_secret=True))
+
+    @router.get("/shops/{shop}/credentials")
+    def shop_credentials(shop: str) -> Response:
+        return run(lambda: sim.keys(shop))
+
+    @router.get("/credentials")
+    def credentials() -> Response:
+        return run(sim.credentials)
 
     @router.get("/webhooks")
     def outbox(shop: str | None = None) -> Response:

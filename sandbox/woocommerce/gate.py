@@ -1,5 +1,13 @@
 """What a request meets before its route: switchable faults, an optional rate limit, then the keys.
 
+Keys: a request carrying OAuth parameters is checked as WooCommerce checks one over plain http
+(oauth.py: one-legged signature in the query string or the header, with the shop's key). Without
+them, Basic auth or ``consumer_key``/``consumer_secret`` query parameters, as WooCommerce takes them
+over https (the sandbox serves plain http but plays an https store for these, as before).
+Each shop's key pair is the simulator's ``consumer_key``/``consumer_secret`` when given, else its
+own (``ck_<shop>``, ``cs_<shop>``); Basic and query keys accept any non-empty pair when the
+simulator was given none (a signature cannot be checked without the shop's secret).
+
 The faults are kept in the shared ``sandbox.faults`` and ``sandbox.ratelimit`` modules; ``WooFaults``
 speaks the WooCommerce control API's words for them (``fail_next``, ``rate_limit_per_minute``).
 """
@@ -11,7 +19,7 @@ import binascii
 import glob
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +27,7 @@ from sandbox.clock import Clock
 from sandbox.faults import FaultInjector, FaultRule
 from sandbox.ratelimit import FixedWindowLimiter
 from sandbox.woocommerce.errors import WooError
+from sandbox.woocommerce.oauth import OAuthRequest, OAuthVerifier, wants_oauth
 
 TOO_MANY_REQUESTS = "woocommerce_rest_too_many_requests"
 _ESCAPED = re.compile(r"\[([*?\[])\]")  # what glob.escape wraps in brackets
@@ -98,18 +107,51 @@ class WooFaults:
         }
 
 
+@dataclass(frozen=True)
+class ApiCall:
+    """What the gate reads of one API request."""
+
+    shop: str
+    method: str
+    url: str  # scheme://host[:port]/path as the client addressed it, no query
+    path: str
+    raw_query: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+
+
+def shop_keys(shop: str) -> tuple[str, str]:
+    """The key pair a shop has when the simulator was given none: readable and stable."""
+    return f"ck_{shop}", f"cs_{shop}"
+
+
 class ApiGate:
     """Raises the ``WooError`` a request should get before it reaches its route, if any."""
 
-    def __init__(self, *, clock: Clock, consumer_key: str | None, consumer_secret: str | None) -> None:
-        """``consumer_key``/``consumer_secret``: the only accepted keys; ``None`` accepts any
-        non-empty pair."""
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        consumer_key: str | None,
+        consumer_secret: str | None,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        """``consumer_key``/``consumer_secret``: every shop's key pair; ``None`` gives each shop its
+        own (:func:`shop_keys`) and lets Basic and query keys pass with any non-empty pair.
+        ``wall_clock`` judges OAuth timestamps."""
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.faults = WooFaults(clock=clock)
+        self.oauth = OAuthVerifier(wall_clock=wall_clock)
 
-    def check(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
-        fault = self.faults.injector.before(method, path)
+    def keys(self, shop: str) -> tuple[str, str]:
+        """The shop's consumer key and secret."""
+        if self.consumer_key is not None and self.consumer_secret is not None:
+            return self.consumer_key, self.consumer_secret
+        return shop_keys(shop)
+
+    def check(self, call: ApiCall) -> None:
+        fault = self.faults.injector.before(call.method, call.path)
         if fault.status is not None:
             extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             if fault.status == 429:
@@ -120,9 +162,21 @@ class ApiGate:
         wait = self.faults.limiter.acquire()
         if wait is not None:
             raise WooError(429, TOO_MANY_REQUESTS, "Too many requests.", headers={"Retry-After": str(wait)})
-        self._authenticate(headers, query)
+        self._authenticate(call)
 
-    def _authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+    def _authenticate(self, call: ApiCall) -> None:
+        header = "" if self.faults.strip_authorization else call.headers.get("authorization", "")
+        signed = OAuthRequest(
+            method=call.method, url=call.url, raw_query=call.raw_query, authorization=header
+        )
+        if wants_oauth(signed):
+            key, secret = self.keys(call.shop)
+            self.oauth.check(signed, {key: secret})
+            return
+        self._check_keys(call.headers, call.query)
+
+    def _check_keys(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        """Basic auth, else ``consumer_key``/``consumer_secret`` in the query (WooCommerce over https)."""
         key = secret = None
         header = headers.get("authorization", "")
         if header.lower().startswith("basic ") and not self.faults.strip_authorization:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sandbox.delivery import WebhookDispatcher
-from sandbox.woocommerce.gate import WooFaults
+from sandbox.woocommerce.gate import ApiCall, WooFaults
 from sandbox.woocommerce.state import ORDER_TOPICS, OrderJSON
 
 
@@ -36,7 +36,7 @@ class SharedPort(Protocol):
 
 
 class ApiPort(SharedPort, Protocol):
-    def gate(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None: ...
+    def gate(self, call: ApiCall) -> None: ...
 
     def list_orders(
         self, shop: str, query: Mapping[str, Sequence[str]]
@@ -116,3 +116,7 @@ class ControlPort(SharedPort, Protocol):
     ) -> list[OrderJSON]: ...
 
     def delivery_log(self, shop: str | None = None) -> list[dict[str, Any]]: ...
+
+    def keys(self, shop: str) -> dict[str, str]: ...
+
+    def credentials(self) -> dict[str, dict[str, str]]: ...

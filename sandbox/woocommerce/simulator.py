@@ -13,14 +13,15 @@ endpoints), ``webhook_delivery`` (signing and sending); ``api`` and ``control`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
 from sandbox.woocommerce.api import build_api_router
 from sandbox.woocommerce.control import build_control_router
-from sandbox.woocommerce.gate import ApiGate, WooFaults
+from sandbox.woocommerce.gate import ApiCall, ApiGate, WooFaults
 from sandbox.woocommerce.lifecycle import OrderLifecycle
 from sandbox.woocommerce.reads import OrderReads
 from sandbox.woocommerce.state import Shop, WooState
@@ -42,15 +43,20 @@ class WooCommerceSimulator:
         consumer_key: str | None = None,
         consumer_secret: str | None = None,
         public_url: str = DEFAULT_PUBLIC_URL,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        """``consumer_key``/``consumer_secret``: the only accepted keys; ``None`` accepts any
-        non-empty pair. ``public_url`` is where the API is reachable (for ``_links`` and
-        ``X-WC-Webhook-Source``)."""
+        """``consumer_key``/``consumer_secret``: every shop's keys; ``None`` gives each shop its own
+        (``ck_<shop>``/``cs_<shop>``, which OAuth 1.0a signatures need) and lets Basic and query
+        keys pass with any non-empty pair. ``public_url`` is where the API is reachable (for
+        ``_links`` and ``X-WC-Webhook-Source``). ``wall_clock`` judges OAuth timestamps (clients
+        sign with real time, while tests move ``clock``)."""
         self.clock = clock
         self.dispatcher = dispatcher
         self.state = WooState(clock=clock, public_url=public_url)
         self.hooks = WebhookOutbox(state=self.state, dispatcher=dispatcher)
-        self._gate = ApiGate(clock=clock, consumer_key=consumer_key, consumer_secret=consumer_secret)
+        self._gate = ApiGate(
+            clock=clock, consumer_key=consumer_key, consumer_secret=consumer_secret, wall_clock=wall_clock
+        )
         # The simulator's operations are its parts' methods (tests and the routers call them here).
         reads = OrderReads(self.state)
         self.get_order = reads.get_order
@@ -99,6 +105,7 @@ class WooCommerceSimulator:
         with self.state.lock:
             self.state.clear()
             self._gate.faults.reset()
+            self._gate.oauth.clear()
             self.hooks.clear()
 
     def seed_demo(self) -> None:
@@ -123,9 +130,20 @@ class WooCommerceSimulator:
             customer_note="Pay by bank transfer",
         )
 
-    def gate(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+    def gate(self, call: ApiCall) -> None:
         """Raise the ``WooError`` a request should get before it reaches its route, if any."""
-        self._gate.check(method, path, headers, query)
+        self._gate.check(call)
+
+    def keys(self, shop: str) -> dict[str, str]:
+        """The shop's REST API key: ``consumer_key`` and ``consumer_secret`` (the shop is created
+        on first use, like every other control call)."""
+        self.state.shop(shop)
+        key, secret = self._gate.keys(shop)
+        return {"consumer_key": key, "consumer_secret": secret}
+
+    def credentials(self) -> dict[str, dict[str, str]]:
+        """Every shop's key, by shop name (for ``GET /_sandbox/credentials``)."""
+        return {name: self.keys(name) for name in self.state.names()}
 
     def delivery_log(self, shop: str | None = None) -> list[dict[str, Any]]:
         return self.hooks.log(shop)

@@ -111,6 +111,11 @@ class WooState:
         with self.lock:
             self._shops.clear()
 
+    def names(self) -> list[str]:
+        """The shops there are, by name."""
+        with self.lock:
+            return sorted(self._shops)
+
     def now(self) -> datetime:
         # WordPress keeps times to the second; so do we, which makes same-second ties real
         return self.clock.now().astimezone(UTC).replace(microsecond=0, tzinfo=None)

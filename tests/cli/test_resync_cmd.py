@@ -136,14 +136,17 @@ access_token = "token"
 name = "woo"
 platform = "woocommerce"
 url = "{sandbox_url}/woocommerce/demo-shop"
-consumer_key = "ck"
-consumer_secret = "cs"
+consumer_key = "ck_demo-shop"
+consumer_secret = "cs_demo-shop"
 
 [[sources]]
 name = "mage"
 platform = "magento"
 url = "{sandbox_url}/magento/demo-shop"
-access_token = "token"
+consumer_key = "demo-shop-consumer-key"
+consumer_secret = "demo-shop-consumer-secret"
+access_token = "demo-shop-access-token"
+access_token_secret = "demo-shop-access-token-secret"
 """
     )
     return Env(config, database_url, sandbox_url)

@@ -149,18 +149,22 @@ def test_the_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) 
         "PICQER_SYNC_ADMIN_TOKEN",
         "PICQER_API_KEY",
         "PICQER_WEBHOOK_SECRET",
-        "SHOP_NL_TOKEN",
-        "SHOP_NL_WEBHOOK_SECRET",
+        "SHOP_NL_CLIENT_ID",
+        "SHOP_NL_CLIENT_SECRET",
         "SHOP_BE_KEY",
         "SHOP_BE_SECRET",
         "SHOP_BE_WEBHOOK_SECRET",
-        "SHOP_DE_TOKEN",
+        "SHOP_DE_CONSUMER_KEY",
+        "SHOP_DE_CONSUMER_SECRET",
+        "SHOP_DE_ACCESS_TOKEN",
+        "SHOP_DE_ACCESS_TOKEN_SECRET",
     ):
         monkeypatch.setenv(name, f"value-of-{name}")
     for name in ("DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(example)
     assert [source.platform for source in settings.sources] == ["shopify", "woocommerce", "magento"]
+    assert [source.auth_scheme() for source in settings.sources] == ["client_credentials", "auto", "oauth1"]
 
 
 def test_a_reference_template_prefixes_picqer_references(config_file: Path) -> None:
@@ -184,3 +188,51 @@ def test_a_reference_template_must_use_known_placeholders(config_file: Path, tem
     config_file.write_text(CONFIG + f'reference = "{template}"\n')
     with pytest.raises(ConfigError, match=r"sources\.0\.reference"):
         load_settings(config_file)
+
+
+@pytest.mark.parametrize(
+    ("source", "complaint"),
+    [
+        (
+            'platform = "magento"\naccess_token = "at"',
+            "sources[shop-x].consumer_key (auth oauth1), sources[shop-x].consumer_secret (auth oauth1), "
+            "sources[shop-x].access_token_secret (auth oauth1)",
+        ),
+        ('platform = "shopify"\nclient_id = "id"', "sources[shop-x].client_secret (auth client_credentials)"),
+        ('platform = "shopify"', "sources[shop-x].access_token (auth access_token)"),
+        (
+            'platform = "woocommerce"\nauth = "oauth1"\nconsumer_key = "ck"',
+            "sources[shop-x].consumer_secret (auth oauth1)",
+        ),
+        (
+            'platform = "shopify"\nauth = "oauth1"\naccess_token = "t"',
+            "auth 'oauth1' is not one of shopify's",
+        ),
+        ('platform = "magento"\nauth = "basic"\naccess_token = "t"', "auth 'basic' is not one of magento's"),
+    ],
+)
+def test_each_auth_scheme_names_the_credentials_it_lacks(
+    config_file: Path, source: str, complaint: str
+) -> None:
+    config_file.write_text(
+        CONFIG + f'\n[[sources]]\nname = "shop-x"\nurl = "http://shop-x.example"\n{source}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert complaint in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "scheme"),
+    [
+        ('platform = "magento"\nauth = "bearer"\naccess_token = "at"', "bearer"),
+        ('platform = "shopify"\nclient_id = "id"\nclient_secret = "cs"', "client_credentials"),
+        ('platform = "shopify"\naccess_token = "shpat"', "access_token"),
+        ('platform = "woocommerce"\nconsumer_key = "ck"\nconsumer_secret = "cs"', "auto"),
+    ],
+)
+def test_a_complete_set_of_credentials_is_taken(config_file: Path, source: str, scheme: str) -> None:
+    config_file.write_text(
+        CONFIG + f'\n[[sources]]\nname = "shop-x"\nurl = "http://shop-x.example"\n{source}\n'
+    )
+    assert load_settings(config_file).source("shop-x").auth_scheme() == scheme

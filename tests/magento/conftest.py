@@ -1,9 +1,13 @@
-"""The Magento simulator on its own FastAPI app, and sources that talk to it in-process."""
+"""The Magento simulator on its own FastAPI app, and sources that talk to it in-process.
+
+Requests the tests send by hand are signed OAuth 1.0a by oauthlib (:class:`SignedByOAuthlib`), an
+implementation independent of both ``adapters/oauth1.py`` and the simulator's check.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,17 +15,44 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 from pydantic import SecretStr
 
 from adapters.magento.source import MagentoSource
 from sandbox.clock import Clock
 from sandbox.delivery import WebhookDispatcher
 from sandbox.magento import MagentoSimulator
+from sandbox.magento.integrations import Integration
 from tests.conftest import samples_dir
 from worker.config import SourceSettings
 
 SHOP = "test-shop"
 START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
+INTEGRATION = Integration(
+    consumer_key="3b4c0f8e2a9d41c7b6e5f1a2d3c4b5a6",
+    consumer_secret="9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    access_token="a1b2c3d4e5f60718293a4b5c6d7e8f90",
+    access_token_secret="0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+)
+
+
+class SignedByOAuthlib(httpx.Auth):
+    """OAuth 1.0a in the Authorization header, HMAC-SHA256, signed by oauthlib (query included)."""
+
+    def __init__(self, integration: Integration = INTEGRATION, **options: Any) -> None:
+        self._client = Client(
+            integration.consumer_key,
+            client_secret=integration.consumer_secret,
+            resource_owner_key=integration.access_token,
+            resource_owner_secret=integration.access_token_secret,
+            signature_method=SIGNATURE_HMAC_SHA256,
+            **options,
+        )
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        _, headers, _ = self._client.sign(str(request.url), http_method=request.method)
+        request.headers["Authorization"] = headers["Authorization"]
+        yield request
 
 
 class ClientTransport(httpx.BaseTransport):
@@ -52,7 +83,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def simulator(clock: Clock) -> MagentoSimulator:
-    return MagentoSimulator(clock=clock, dispatcher=WebhookDispatcher())
+    return MagentoSimulator(clock=clock, dispatcher=WebhookDispatcher(), integration=INTEGRATION)
 
 
 @pytest.fixture
@@ -69,14 +100,22 @@ def transport(client: TestClient) -> ClientTransport:
     return ClientTransport(client)
 
 
-def settings(*, store_code: str = "", token: str = "secret-token") -> SourceSettings:
-    return SourceSettings(
-        name="shop-magento",
-        platform="magento",
-        url=f"http://testserver/magento/{SHOP}",
-        access_token=SecretStr(token),
-        store_code=store_code,
-    )
+def settings(
+    *, store_code: str = "", token: str = INTEGRATION.access_token, **overrides: Any
+) -> SourceSettings:
+    """The test shop's source with the integration's four values (OAuth 1.0a, the default)."""
+    values: dict[str, Any] = {
+        "name": "shop-magento",
+        "platform": "magento",
+        "url": f"http://testserver/magento/{SHOP}",
+        "consumer_key": SecretStr(INTEGRATION.consumer_key),
+        "consumer_secret": SecretStr(INTEGRATION.consumer_secret),
+        "access_token": SecretStr(token),
+        "access_token_secret": SecretStr(INTEGRATION.access_token_secret),
+        "store_code": store_code,
+    }
+    values.update(overrides)
+    return SourceSettings(**values)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from adapters.magento.source import MagentoSource
 from adapters.platform import Tracking
 from sandbox.magento import MagentoSimulator
 from sandbox.magento.demo import HOODIE, YOGA_KIT
-from tests.magento.conftest import SHOP, ClientTransport, create_order
+from tests.magento.conftest import SHOP, ClientTransport, SignedByOAuthlib, create_order
 from worker.errors import OutcomeUnknown
 
 MakeSource = Callable[..., MagentoSource]
@@ -72,7 +72,7 @@ def test_ships_only_what_the_shop_has_not_shipped_yet(client: TestClient, make_s
         client.post(
             f"/magento/{SHOP}/rest/V1/order/{created['entity_id']}/ship",
             json=first,
-            headers={"Authorization": "Bearer t"},
+            auth=SignedByOAuthlib(),
         ).status_code
         == 200
     )

@@ -9,15 +9,14 @@ from fastapi.testclient import TestClient
 from adapters.draft import MappingRules, ShopOrderState
 from adapters.magento import map_order
 from sandbox.magento import MagentoSimulator
-from tests.magento.conftest import SHOP, create_order
+from tests.magento.conftest import SHOP, SignedByOAuthlib, create_order
 
-AUTH = {"Authorization": "Bearer t"}
 ORDERS = f"/magento/{SHOP}/rest/V1/orders"
 CONTROL = f"/_sandbox/magento/shops/{SHOP}"
 
 
 def search(client: TestClient, params: dict[str, str], path: str = ORDERS) -> dict[str, Any]:
-    answer = client.get(path, params=params, headers=AUTH)
+    answer = client.get(path, params=params, auth=SignedByOAuthlib())
     assert answer.status_code == 200, answer.text
     result: dict[str, Any] = answer.json()
     return result
@@ -81,9 +80,11 @@ def test_a_page_past_the_end_is_the_last_page_again(client: TestClient) -> None:
 
 def test_store_code_paths_and_an_unknown_condition(client: TestClient) -> None:
     created = create_order(client)
-    answer = client.get(f"/magento/{SHOP}/rest/default/V1/orders/{created['entity_id']}", headers=AUTH)
+    answer = client.get(
+        f"/magento/{SHOP}/rest/default/V1/orders/{created['entity_id']}", auth=SignedByOAuthlib()
+    )
     assert answer.json()["increment_id"] == created["increment_id"]
-    bad = client.get(ORDERS, params=filters([("state", "x", "around")]), headers=AUTH)
+    bad = client.get(ORDERS, params=filters([("state", "x", "around")]), auth=SignedByOAuthlib())
     assert bad.status_code == 400
     assert set(bad.json()) == {"message", "parameters"}
 
@@ -128,7 +129,7 @@ def test_shipping_more_than_is_left_is_refused(client: TestClient) -> None:
     item_id = created["items"][0]["item_id"]
     body = {"items": [{"order_item_id": item_id, "qty": 2}]}
     answer = client.post(
-        f"/magento/{SHOP}/rest/V1/order/{created['entity_id']}/ship", json=body, headers=AUTH
+        f"/magento/{SHOP}/rest/V1/order/{created['entity_id']}/ship", json=body, auth=SignedByOAuthlib()
     )
     assert answer.status_code == 400
     assert answer.json()["message"].startswith("Shipment Document Validation Error(s)")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from adapters.magento.source import MagentoSource
 from sandbox.clock import Clock
 from sandbox.magento import MagentoSimulator
-from tests.magento.conftest import SHOP, START, ClientTransport, create_order, settings
+from tests.magento.conftest import SHOP, START, ClientTransport, SignedByOAuthlib, create_order, settings
 from worker.errors import ApiRejected, AuthenticationFailed, ConfigError, RateLimited
 
 MakeSource = Callable[..., MagentoSource]
@@ -94,7 +94,6 @@ def test_every_order_exactly_once_while_orders_change_during_paging(
 def test_offset_paging_would_skip_an_order_in_the_same_situation(client: TestClient, clock: Clock) -> None:
     """Why the source pages by key: the simulator shifts pages like Magento does."""
     ids = seed_orders(client, clock, 25)
-    headers = {"Authorization": "Bearer t"}
 
     def page(number: int) -> list[int]:
         params = {
@@ -103,7 +102,7 @@ def test_offset_paging_would_skip_an_order_in_the_same_situation(client: TestCli
             "searchCriteria[pageSize]": "10",
             "searchCriteria[currentPage]": str(number),
         }
-        answer = client.get(f"/magento/{SHOP}/rest/V1/orders", params=params, headers=headers)
+        answer = client.get(f"/magento/{SHOP}/rest/V1/orders", params=params, auth=SignedByOAuthlib())
         return [order["entity_id"] for order in answer.json()["items"]]
 
     seen = page(1)
@@ -158,13 +157,10 @@ def test_gives_up_after_max_attempts_of_429(client: TestClient, make_source: Mak
         list(make_source(max_attempts=3).iter_orders(None))
 
 
-def test_a_wrong_token_is_authentication_failed(
-    client: TestClient, simulator: MagentoSimulator, make_source: MakeSource
-) -> None:
+def test_a_wrong_token_is_authentication_failed(client: TestClient, make_source: MakeSource) -> None:
     create_order(client)
-    simulator.access_token = "the-right-one"
     with pytest.raises(AuthenticationFailed):
-        list(make_source().iter_orders(None))
+        list(make_source(source_settings=settings(token="not-the-integrations-token")).iter_orders(None))
 
 
 def test_get_order_and_a_missing_one(client: TestClient, make_source: MakeSource) -> None:

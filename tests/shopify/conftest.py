@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from adapters.shared import MemoryStore
 from adapters.shopify.source import ShopifySource
 from sandbox.clock import Clock
 from sandbox.delivery import WebhookDispatcher
@@ -45,6 +46,8 @@ class Sandbox:
     client: TestClient
     received: Received
     sleeps: list[float] = field(default_factory=list)
+    # what the sources of one test share (tokens, the cost bucket), as a worker's processes would
+    shared: MemoryStore = field(default_factory=MemoryStore)
 
     def sleep(self, seconds: float) -> None:
         """Injected into sources: record the wait and move the sandbox clock (the bucket leaks)."""
@@ -61,10 +64,27 @@ class Sandbox:
         }
         return SourceSettings(**{**values, **overrides})
 
+    def app(self, shop: str = SHOP) -> dict[str, Any]:
+        """The store's credentials as ``GET /_sandbox/credentials`` lists them."""
+        self.sim.shop(shop)  # stores are made on first use
+        return self.sim.credentials()[shop]
+
+    def app_source(self, shop: str = SHOP, **overrides: Any) -> ShopifySource:
+        """A source of the store's Dev Dashboard app (client credentials, no legacy token)."""
+        app = self.app(shop)
+        values = {"access_token": None, "client_id": app["client_id"], "client_secret": app["client_secret"]}
+        return self.source(shop, **{**values, **overrides})
+
     def source(self, shop: str = SHOP, **overrides: Any) -> ShopifySource:
         # the TestClient is an httpx.Client; its transport runs the app in-process
         transport: httpx.BaseTransport = self.client._transport
-        return ShopifySource(self.settings(shop, **overrides), transport=transport, sleep=self.sleep)
+        return ShopifySource(
+            self.settings(shop, **overrides),
+            transport=transport,
+            sleep=self.sleep,
+            clock=lambda: self.clock.now().timestamp(),  # the bucket refills with the sandbox clock
+            shared=self.shared,
+        )
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -9,6 +11,8 @@ from adapters.platform import Tracking
 from adapters.shopify import PLATFORM, ensure_webhooks
 from adapters.shopify.fulfilment import report_fulfilment
 from adapters.shopify.source import ShopifySource
+from adapters.shopify.subscriptions import delete_webhook, list_webhooks
+from adapters.shopify.webhooks import verify_webhook
 from sandbox.shopify.templates import template
 from tests.shopify.conftest import HOOK_ADDRESS, SHOP, Sandbox
 from worker.config import SourceSettings
@@ -61,36 +65,117 @@ def test_partly_refunded_order_ships_what_is_left(sandbox: Sandbox) -> None:
     assert made["tracking_number"] is None
 
 
-def _fake_shop(post_status: int, still_open_after: bool) -> tuple[httpx.MockTransport, list[str]]:
+def _fake_shop(still_open_after: bool) -> tuple[httpx.MockTransport, list[str]]:
+    """A shop whose fulfillmentCreate answers userErrors (someone else fulfilled it, or not)."""
     calls: list[str] = []
     reads = iter([True, still_open_after])
 
     def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(f"{request.method} {request.url.path.rsplit('/', 1)[-1]}")
-        if request.method == "POST":
+        body = json.loads(request.content)
+        name = body["query"].split("(", 1)[0].split()[-1]
+        calls.append(name)
+        if name == "SyncFulfillmentCreate":
+            errors = [
+                {"field": ["fulfillment"], "message": "Fulfillment order 5 has an unfulfillable status"}
+            ]
             return httpx.Response(
-                post_status, json={"errors": ["Fulfillment order 5 has an unfulfillable status"]}
+                200, json={"data": {"fulfillmentCreate": {"fulfillment": None, "userErrors": errors}}}
             )
-        line = {"id": 1, "fulfillable_quantity": 1 if next(reads) else 0}
-        return httpx.Response(
-            200, json={"fulfillment_orders": [{"id": 5, "status": "open", "line_items": [line]}]}
-        )
+        line = {
+            "id": "gid://shopify/FulfillmentOrderLineItem/1",
+            "remainingQuantity": 1 if next(reads) else 0,
+        }
+        fulfillment_order = {
+            "id": "gid://shopify/FulfillmentOrder/5",
+            "status": "OPEN",
+            "lineItems": {"nodes": [line]},
+        }
+        order = {"fulfillments": [], "fulfillmentOrders": {"nodes": [fulfillment_order]}}
+        return httpx.Response(200, json={"data": {"order": order}})
 
     return httpx.MockTransport(handler), calls
 
 
-def test_rejected_post_after_someone_else_fulfilled_is_success() -> None:
-    transport, calls = _fake_shop(422, still_open_after=False)
+def test_refused_fulfilment_after_someone_else_fulfilled_is_success() -> None:
+    transport, calls = _fake_shop(still_open_after=False)
     settings = SourceSettings(name="s", platform="shopify", url="https://s.myshopify.com", access_token="t")
     report_fulfilment(ShopifySource(settings, transport=transport), shop_order_id="9", tracking=TRACKING)
-    assert calls == ["GET fulfillment_orders.json", "POST fulfillments.json", "GET fulfillment_orders.json"]
+    assert calls == ["SyncFulfillmentOrders", "SyncFulfillmentCreate", "SyncFulfillmentOrders"]
 
 
-def test_rejected_post_with_work_still_open_raises() -> None:
-    transport, _ = _fake_shop(422, still_open_after=True)
+def test_refused_fulfilment_with_work_still_open_raises_the_user_errors() -> None:
+    transport, _ = _fake_shop(still_open_after=True)
     settings = SourceSettings(name="s", platform="shopify", url="https://s.myshopify.com", access_token="t")
-    with pytest.raises(ApiRejected):
+    with pytest.raises(ApiRejected) as caught:
         report_fulfilment(ShopifySource(settings, transport=transport), shop_order_id="9", tracking=TRACKING)
+    assert caught.value.error_message == "fulfillment: Fulfillment order 5 has an unfulfillable status"
+
+
+def test_every_tracking_number_and_url_of_a_shipment_is_reported(sandbox: Sandbox) -> None:
+    order = sandbox.sim.create_order(SHOP, template("ipod"))
+    parcels = [
+        Tracking("3S0001", "https://postnl.example/3S0001", "PostNL", idpicklist=7),
+        Tracking("3S0002", "https://postnl.example/3S0002", "PostNL", idpicklist=7),
+    ]
+    report_fulfilment(sandbox.source(), shop_order_id=str(order["id"]), tracking=parcels)
+    [made] = sandbox.sim.fulfillments(SHOP)
+    assert made["tracking_numbers"] == ["3S0001", "3S0002"]
+    assert made["tracking_urls"] == ["https://postnl.example/3S0001", "https://postnl.example/3S0002"]
+    assert sandbox.sim.order(SHOP, order["id"])["fulfillment_status"] == "fulfilled"
+
+
+def test_one_fulfilment_per_picklist_when_an_order_ships_in_parts(sandbox: Sandbox) -> None:
+    order = sandbox.sim.create_order(SHOP, template("tshirt"))  # TSHIRT-RED-M x2, MUG-LOGO x1
+    parcels = [
+        Tracking("3S0001", carrier="PostNL", idpicklist=1, products=(("TSHIRT-RED-M", 2),)),
+        Tracking("3S0002", carrier="PostNL", idpicklist=2, products=(("MUG-LOGO", 1),)),
+    ]
+    source = sandbox.source()
+    report_fulfilment(source, shop_order_id=str(order["id"]), tracking=parcels)
+    report_fulfilment(source, shop_order_id=str(order["id"]), tracking=parcels)  # a retry sends nothing
+    first, second = sandbox.sim.fulfillments(SHOP)
+    assert (first["tracking_numbers"], [(line["sku"], line["quantity"]) for line in first["line_items"]]) == (
+        ["3S0001"],
+        [("TSHIRT-RED-M", 2)],
+    )
+    assert (
+        second["tracking_numbers"],
+        [(line["sku"], line["quantity"]) for line in second["line_items"]],
+    ) == (
+        ["3S0002"],
+        [("MUG-LOGO", 1)],
+    )
+
+
+def test_picklists_without_their_products_ship_as_one_fulfilment(sandbox: Sandbox) -> None:
+    order = sandbox.sim.create_order(SHOP, template("tshirt"))
+    parcels = [Tracking("3S0001", idpicklist=1), Tracking("3S0002", idpicklist=2)]
+    report_fulfilment(sandbox.source(), shop_order_id=str(order["id"]), tracking=parcels)
+    [made] = sandbox.sim.fulfillments(SHOP)
+    assert made["tracking_numbers"] == ["3S0001", "3S0002"]
+
+
+def test_client_credentials_app_creates_webhooks_signed_with_its_client_secret(sandbox: Sandbox) -> None:
+    creds = sandbox.app()
+    source = sandbox.source(
+        access_token=None, client_id=creds["client_id"], client_secret=creds["client_secret"]
+    )
+    made = ensure_webhooks(source, HOOK_ADDRESS)
+    assert all(hook["admin_graphql_api_id"].startswith("gid://shopify/WebhookSubscription/") for hook in made)
+    sandbox.sim.create_order(SHOP, template("ipod"))
+    settings = sandbox.settings(
+        access_token=None,
+        webhook_secret=None,
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+    )
+    for request in sandbox.received.requests:
+        assert verify_webhook(request.content, dict(request.headers), settings).shop_order_id
+    delete_webhook(source, made[0]["id"])
+    assert len(list_webhooks(source)) == 3
+    again = ensure_webhooks(source, HOOK_ADDRESS)  # the deleted one is made again, the others left alone
+    assert sorted(hook["topic"] for hook in again) == sorted(PLATFORM.webhook_topics)
+    assert len(list_webhooks(source)) == 4
 
 
 def test_ensure_webhooks_is_idempotent(sandbox: Sandbox) -> None:

@@ -1,17 +1,20 @@
-"""ShopifySource: incremental listing over Link-header pages, the leaky bucket, 429s."""
+"""ShopifySource over GraphQL: incremental listing in cursor pages, the shared cost bucket, 429s."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from adapters.shared import MemoryStore
 from adapters.shopify.source import ShopifySource
 from sandbox.shopify.templates import template
 from tests.shopify.conftest import SHOP, Sandbox
 from worker.config import SourceSettings
-from worker.errors import AuthenticationFailed, ConfigError, RateLimited
+from worker.errors import ApiRejected, AuthenticationFailed, ConfigError, RateLimited
 
 SETTINGS = SourceSettings(
     name="shop-nl", platform="shopify", url="https://s.myshopify.com", access_token="tok"
@@ -19,7 +22,7 @@ SETTINGS = SourceSettings(
 
 
 def mock_source(handler: httpx.MockTransport, sleeps: list[float]) -> ShopifySource:
-    return ShopifySource(SETTINGS, transport=handler, sleep=sleeps.append)
+    return ShopifySource(SETTINGS, transport=handler, sleep=sleeps.append, shared=MemoryStore())
 
 
 def create_orders(sandbox: Sandbox, count: int) -> list[int]:
@@ -61,20 +64,53 @@ def test_listing_resumes_from_a_cursor(sandbox: Sandbox) -> None:
     assert len(got) == 4
 
 
-def test_waits_retry_after_when_the_bucket_is_full(sandbox: Sandbox) -> None:
-    order_id = create_orders(sandbox, 1)[0]
-    api = f"/shopify/{SHOP}/admin/api/2026-07/orders/{order_id}.json"
-    for _ in range(40):  # another worker of the app empties the bucket (the clock stands still)
-        assert sandbox.client.get(api, headers={"X-Shopify-Access-Token": "x"}).status_code == 200
-    throttled = sandbox.client.get(api, headers={"X-Shopify-Access-Token": "x"})
-    assert throttled.status_code == 429
-    assert throttled.headers["X-Shopify-Shop-Api-Call-Limit"] == "40/40"
-    retry_after = float(throttled.headers["Retry-After"])
+def graphql_answer(data: dict[str, Any], *, available: float = 1000.0, requested: int = 50) -> httpx.Response:
+    cost = {
+        "requestedQueryCost": requested,
+        "actualQueryCost": requested,
+        "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": available, "restoreRate": 50.0},
+    }
+    return httpx.Response(200, json={"data": data, "extensions": {"cost": cost}})
 
+
+def order_node(number: int) -> dict[str, Any]:
+    return {"id": f"gid://shopify/Order/{number}", "legacyResourceId": str(number), "name": f"#{number}"}
+
+
+def test_throttled_answers_wait_for_the_missing_points(sandbox: Sandbox) -> None:
+    order_id = create_orders(sandbox, 1)[0]
+    sandbox.sim.configure(SHOP, cost_maximum=1000, cost_restore=50)
+    sandbox.sim.shop(SHOP).cost.available = 10  # another worker of the app drained the bucket
     order = sandbox.source().get_order(str(order_id))
     assert order["id"] == order_id
-    assert sandbox.sleeps[0] == retry_after  # waited exactly what Shopify asked
-    assert sandbox.sleeps[1] > 0  # then slowed down: the bucket is still nearly full
+    assert len(sandbox.sleeps) == 1
+    assert sandbox.sleeps[0] > 0  # waited for the points it lacked, then went through
+
+
+def test_workers_sharing_the_bucket_wait_before_sending() -> None:
+    store = MemoryStore()
+    sent: list[float] = []
+    clock = [1000.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock[0])
+        return graphql_answer({"order": order_node(7)}, available=20.0, requested=100)
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    def worker() -> ShopifySource:
+        return ShopifySource(
+            SETTINGS,
+            transport=httpx.MockTransport(handler),
+            sleep=sleep,
+            shared=store,
+            clock=lambda: clock[0],
+        )
+
+    worker().get_order("7")  # learns the bucket holds 20 points, restoring 50 a second
+    worker().get_order("7")  # another process: the shared status says wait for 80 more points (1.6 s)
+    assert sent[1] - sent[0] == pytest.approx(1.6)
 
 
 def test_429_waits_retry_after_or_one_second() -> None:
@@ -82,12 +118,12 @@ def test_429_waits_retry_after_or_one_second() -> None:
         [
             httpx.Response(429, headers={"Retry-After": "1.5"}, json={"errors": "Exceeded"}),
             httpx.Response(429, json={"errors": "Exceeded"}),
-            httpx.Response(200, json={"order": {"id": 7}}),
+            graphql_answer({"order": order_node(7)}),
         ]
     )
     sleeps: list[float] = []
     source = mock_source(httpx.MockTransport(lambda request: next(answers)), sleeps)
-    assert source.get_order("7") == {"id": 7}
+    assert source.get_order("7")["id"] == 7
     assert sleeps == [1.5, 1.0]
 
 
@@ -100,47 +136,60 @@ def test_gives_up_after_repeated_429s() -> None:
     assert sleeps == [2.0] * 4
 
 
-@pytest.mark.parametrize(
-    ("header", "wait"),
-    [
-        ("1/40", 0.0),
-        ("32/40", 0.0),
-        ("36/40", 2.0),
-        ("39/40", 3.5),
-        ("400/400", 4.0),
-        ("bad", 0.0),
-        (None, 0.0),
-    ],
-)
-def test_bucket_wait(header: str | None, wait: float) -> None:
-    assert ShopifySource.bucket_wait(header) == pytest.approx(wait)
-
-
-def test_first_page_params_then_the_link_url_exactly() -> None:
-    next_url = "https://s.myshopify.com/admin/api/2026-07/orders.json?limit=250&page_info=eyJrIjoxfQ%3D%3D"
-    seen: list[httpx.Request] = []
+def test_first_page_variables_then_the_end_cursor() -> None:
+    seen: list[dict[str, Any]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
+        body = json.loads(request.content)
+        seen.append(body)
+        assert request.url.path == "/admin/api/2026-07/graphql.json"
+        assert request.headers["X-Shopify-Access-Token"] == "tok"
         if len(seen) == 1:
-            return httpx.Response(
-                200, json={"orders": [{"id": 1}]}, headers={"Link": f'<{next_url}>; rel="next"'}
-            )
-        return httpx.Response(200, json={"orders": [{"id": 2}]})
+            page = {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}, "nodes": [order_node(1)]}
+        else:
+            page = {
+                "pageInfo": {"hasNextPage": False, "endCursor": "c2"},
+                "nodes": [order_node(2), order_node(1)],
+            }
+        return graphql_answer({"orders": page})
 
     since = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
     got = list(mock_source(httpx.MockTransport(handler), []).iter_orders(since))
-    assert [order["id"] for order in got] == [1, 2]
-    first = seen[0]
-    assert first.url.path == "/admin/api/2026-07/orders.json"
-    assert dict(first.url.params) == {
-        "status": "any",
-        "limit": "250",
-        "order": "updated_at asc",
-        "updated_at_min": "2026-03-01T12:30:00+00:00",
-    }
-    assert first.headers["X-Shopify-Access-Token"] == "tok"
-    assert str(seen[1].url) == next_url  # page_info untouched, no filter added
+    assert [order["id"] for order in got] == [1, 2]  # an order met twice is yielded once
+    # a small first page (a poll mostly finds a few orders), then full pages after the cursor
+    assert seen[0]["variables"] == {"first": 3, "query": "updated_at:>='2026-03-01T12:30:00Z'"}
+    assert seen[1]["variables"] == {**seen[0]["variables"], "after": "c1", "first": 10}
+    assert "sortKey: UPDATED_AT" in seen[0]["query"]
+
+
+def test_user_facing_errors_of_an_answer_are_raised() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={
+                "errors": [
+                    {"message": "Access denied for orders field.", "extensions": {"code": "ACCESS_DENIED"}}
+                ]
+            },
+        )
+
+    with pytest.raises(AuthenticationFailed, match="access scope"):
+        mock_source(httpx.MockTransport(handler), []).get_order("7")
+
+
+def test_an_unknown_order_is_a_404(sandbox: Sandbox) -> None:
+    with pytest.raises(ApiRejected) as caught:
+        sandbox.source().get_order("123")
+    assert caught.value.status == 404
+
+
+def test_orders_with_more_lines_than_the_first_page_come_whole(sandbox: Sandbox) -> None:
+    lines = [{"title": f"Item {n}", "sku": f"SKU-{n}", "price": "1.00"} for n in range(23)]
+    order = sandbox.sim.create_order(SHOP, {**template("tshirt"), "line_items": lines})
+    fetched = sandbox.source().get_order(str(order["id"]))
+    assert [line["sku"] for line in fetched["line_items"]] == [f"SKU-{n}" for n in range(23)]
+    [listed] = list(sandbox.source().iter_orders(None))
+    assert len(listed["line_items"]) == 23
 
 
 def test_wrong_token_and_missing_token(sandbox: Sandbox) -> None:

@@ -26,6 +26,8 @@ SECRET = "cs_fedcba9876543210"
 WEBHOOK_SECRET = "whsec-current"
 RECEIVER = "http://receiver.test/webhooks/sources/woo"
 START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
+HTTP_URL = f"http://sandbox.test/woocommerce/{SHOP}"  # auth "auto": OAuth 1.0a in the query string
+HTTPS_URL = f"https://sandbox.test/woocommerce/{SHOP}"  # auth "auto": Basic, then query keys
 
 
 class AppTransport(httpx.BaseTransport):
@@ -101,7 +103,7 @@ def woo_settings(**overrides: Any) -> SourceSettings:
     values: dict[str, Any] = {
         "name": "woo",
         "platform": "woocommerce",
-        "url": f"http://sandbox.test/woocommerce/{SHOP}",
+        "url": HTTP_URL,
         "consumer_key": KEY,
         "consumer_secret": SECRET,
         "webhook_secret": WEBHOOK_SECRET,

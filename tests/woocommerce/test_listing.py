@@ -17,7 +17,7 @@ from adapters.woocommerce.source import WooCommerceSource, parse_woo_date
 from sandbox.clock import Clock
 from sandbox.woocommerce import WooCommerceSimulator
 from sandbox.woocommerce.gate import FailNext
-from tests.woocommerce.conftest import KEY, SECRET, SHOP, AppTransport
+from tests.woocommerce.conftest import HTTPS_URL, KEY, SECRET, SHOP, AppTransport, woo_settings
 from worker.errors import ApiRejected, AuthenticationFailed, RateLimited, TransientError
 
 MakeSource = Callable[..., WooCommerceSource]
@@ -181,7 +181,7 @@ def test_switches_to_query_string_keys_when_the_header_is_dropped(
 ) -> None:
     ids = create_orders(sim, clock, 2)
     sim.faults.strip_authorization = True
-    source = make_source()
+    source = make_source(settings=woo_settings(url=HTTPS_URL))  # Basic is for https stores
     with capture_logs() as logs:
         assert [order["id"] for order in source.iter_orders()] == ids
         source.get_order(str(ids[0]))
@@ -206,13 +206,22 @@ def test_query_string_keys_never_reach_errors(
         assert SECRET not in text
 
 
-def test_wrong_keys_are_an_authentication_failure(make_source: MakeSource) -> None:
-    from tests.woocommerce.conftest import woo_settings
-
-    source = make_source(settings=woo_settings(consumer_secret="cs_wrong"))
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (HTTPS_URL, "Consumer secret is invalid"),  # Basic
+        (None, "Invalid signature - provided signature does not match"),  # http: OAuth 1.0a
+    ],
+)
+def test_wrong_keys_are_an_authentication_failure(
+    make_source: MakeSource, url: str | None, message: str
+) -> None:
+    overrides = {"url": url} if url else {}
+    source = make_source(settings=woo_settings(consumer_secret="cs_wrong", **overrides))
     with pytest.raises(AuthenticationFailed) as caught:
         list(source.iter_orders())
-    assert "Consumer secret is invalid" in (caught.value.error_message or "")
+    assert message in (caught.value.error_message or "")
+    assert "cs_wrong" not in repr(caught.value.__dict__)
 
 
 def test_refund_lines_are_fetched_so_the_mapper_ships_what_is_left(

@@ -45,6 +45,7 @@ def _register_commands() -> None:
         resync_cmd,
         run_cmd,
         sandbox_cmd,
+        sources_cmd,
         status_cmd,
     )
 
@@ -56,6 +57,7 @@ def _register_commands() -> None:
         status_cmd,
         failures_cmd,
         hooks_cmd,
+        sources_cmd,
         db_cmd,
         sandbox_cmd,
         demo_cmd,

@@ -21,8 +21,24 @@ def sandbox(
     from sandbox.app import create_sandbox_app
 
     app = create_sandbox_app(rate_limit=rate_limit or None, api_key=api_key, seed=seed)
-    typer.echo(f"sandbox: Picqer API at http://127.0.0.1:{port}/picqer/api/v1/")
+    typer.echo(sandbox_banner(f"http://127.0.0.1:{port}"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def sandbox_banner(base: str) -> str:
+    """Where each simulated API lives, and where its credentials are listed."""
+    return "\n".join(
+        (
+            "sandbox:",
+            f"  Picqer API       {base}/picqer/api/v1/",
+            f"  Shopify Admin    {base}/shopify/{{shop}}/admin/api/{{version}}/graphql.json  (and REST)",
+            f"  Shopify token    {base}/shopify/{{shop}}/admin/oauth/access_token",
+            f"  WooCommerce      {base}/woocommerce/{{shop}}/wp-json/wc/v3/",
+            f"  Magento          {base}/magento/{{shop}}/rest/V1/",
+            f"  test control     {base}/_sandbox/  (API docs: {base}/_sandbox/docs)",
+            f"  credentials      {base}/_sandbox/credentials  (every seeded shop's keys, as JSON)",
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

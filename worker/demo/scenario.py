@@ -15,16 +15,9 @@ UNKNOWN_SKU = "NOT-IN-PICQER"  # no such product in the seeded Picqer: the order
 def sync_hooks(stack: DemoStack) -> list[HookResult]:
     """``hooks sync``: the Picqer hooks and the shops' order webhooks, pointing at the receiver.
 
-    Shopify signs with the store's own secret: the store is told ours first (WooCommerce takes the
-    secret with each webhook ``hooks sync`` creates).
+    Shopify signs the webhooks of a client-credentials app with its client secret; WooCommerce takes
+    the secret with each webhook ``hooks sync`` creates.
     """
-    shopify = stack.source(SOURCE_SHOPIFY)
-    assert shopify.webhook_secret is not None
-    stack.control(
-        "PUT",
-        f"shopify/shops/{DEMO_SHOP}/settings",
-        json={"webhook_secret": shopify.webhook_secret.get_secret_value()},
-    )
     results = sync_picqer_hooks(
         stack.app.picqer,
         stack.engine,

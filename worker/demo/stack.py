@@ -19,7 +19,13 @@ from worker.config import Settings, SourceSettings
 from worker.db.migrate import upgrade_database
 from worker.demo.errors import DemoError
 from worker.demo.servers import bind_local_socket, serve, socket_url
-from worker.demo.settings import DEFAULT_PICQER_TIMEOUT, DEFAULT_RATE_LIMIT, demo_settings
+from worker.demo.settings import (
+    DEFAULT_PICQER_TIMEOUT,
+    DEFAULT_RATE_LIMIT,
+    DEMO_SHOP,
+    Credentials,
+    demo_settings,
+)
 from worker.scheduler import SchedulerTargets
 
 MIRROR_FILE = "picqer-sync-demo.db"
@@ -91,14 +97,15 @@ def start_stack(
         sandbox_url = stack.enter_context(serve(sandbox_app, bind_local_socket(), name="sandbox"))
         receiver_socket = bind_local_socket()
         stack.callback(receiver_socket.close)  # closed by serve() too; this covers a failure before it
+        http = stack.enter_context(httpx.Client(base_url=sandbox_url, timeout=10.0))
         settings = demo_settings(
             sandbox_url=sandbox_url,
             receiver_url=socket_url(receiver_socket),
             database_url=url,
             # fresh secrets per run, never printed: the simulators sign with them, the receiver checks
             picqer_secret=secrets.token_hex(16),
-            shopify_secret=secrets.token_hex(16),
             woocommerce_secret=secrets.token_hex(16),
+            credentials=issued_credentials(http, DEMO_SHOP),
             picqer_timeout=picqer_timeout,
         )
         upgrade_database(url)
@@ -111,10 +118,18 @@ def start_stack(
         if app.in_process:
             app.sweep_inbox()  # as `run` does on start
         receiver_url = stack.enter_context(serve(app.receiver(), receiver_socket, name="receiver"))
-        http = stack.enter_context(httpx.Client(base_url=sandbox_url, timeout=10.0))
         yield DemoStack(
             sandbox_url=sandbox_url, receiver_url=receiver_url, app=app, sandbox=sandbox_app, http=http
         )
+
+
+def issued_credentials(http: httpx.Client, shop: str) -> Credentials:
+    """The sandbox's credentials for ``shop`` on every platform, as a person would read them."""
+    answer = http.get("/_sandbox/credentials", params={"shop": shop})
+    if answer.is_error:
+        raise DemoError(f"the sandbox did not hand out credentials: {answer.status_code}")
+    issued: dict[str, dict[str, dict[str, str]]] = answer.json()
+    return {platform: shops[shop] for platform, shops in issued.items() if shop in shops}
 
 
 def remove_mirror(path: Path) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from adapters.picqer.client import PicqerClient
 from adapters.platform import ShopPlatform
 from adapters.registry import get_platform
+from adapters.shared import SharedStore
 from adapters.source import OrderSource
 from worker.config import Settings, SourceSettings
 from worker.db.models import utcnow
@@ -33,6 +34,9 @@ class SyncContext:
     settings: Settings
     clock: Callable[[], datetime] = utcnow  # naive UTC, as the mirror stores it
     platforms: Callable[[str], ShopPlatform] = get_platform  # a platform package by name
+    # what the worker processes share about each shop (a Shopify token, its cost bucket); None: this
+    # process's memory only (``adapters.shared.MEMORY_STORE``), right without Redis
+    shop_state: SharedStore | None = None
 
     def source_settings(self, name: str) -> SourceSettings | None:
         try:
@@ -45,4 +49,4 @@ class SyncContext:
 
     def open_source(self, source: SourceSettings) -> OrderSource:
         """A client of ``source``'s shop; the caller closes it."""
-        return self.platform(source).source_class(source)
+        return self.platform(source).source_class(source, shared=self.shop_state)

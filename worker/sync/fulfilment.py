@@ -8,14 +8,17 @@ order (that hook was lost, or is still on its way), :func:`with_picqer_tracking`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from adapters.coerce import quantity, text
+from adapters.picqer.client import PicqerClient
 from adapters.picqer.status import PicklistStatus, PicqerStatus
 from adapters.platform import Tracking
+from adapters.types import JSONDict
 from worker.db import orders
 from worker.db.models import Order, utcnow
 from worker.db.session import session_scope
@@ -108,6 +111,31 @@ def with_picqer_tracking(ctx: SyncContext, task: FulfilmentTask) -> FulfilmentTa
         shipments=len(found),
     )
     return refreshed
+
+
+def with_picklist_products(picqer: PicqerClient, task: FulfilmentTask) -> FulfilmentTask:
+    """``task``, each shipment knowing its picklist's products when the order shipped in parts.
+
+    A shop that fulfils by line (Shopify) can then report one fulfilment per Picqer picklist, each
+    with the lines that parcel holds; an order shipped whole needs no look-up. One request per
+    picklist, and only for orders whose tracking spans more than one picklist.
+    """
+    picklists = sorted({item.idpicklist for item in task.shipments if item.trackingcode and item.idpicklist})
+    if len(picklists) < 2:
+        return task
+    held = {idpicklist: _products(picqer.get_picklist(idpicklist).products) for idpicklist in picklists}
+    shipments = tuple(replace(item, products=held.get(item.idpicklist or 0, ())) for item in task.shipments)
+    return replace(task, shipments=shipments)
+
+
+def _products(lines: list[JSONDict]) -> tuple[tuple[str, int], ...]:
+    found = []
+    for line in lines:
+        code = text(line.get("productcode"))
+        amount = quantity(line.get("amount"))
+        if code and amount > 0:
+            found.append((code, amount))
+    return tuple(found)
 
 
 def mark_fulfilment_reported(engine: Engine, *, order_id: int, at: datetime | None = None) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
-from worker.sync.fulfilment import fulfilment_task, mark_fulfilment_reported, with_picqer_tracking
+from worker.sync.fulfilment import (
+    fulfilment_task,
+    mark_fulfilment_reported,
+    with_picklist_products,
+    with_picqer_tracking,
+)
 
 log = get_logger(__name__)
 
@@ -22,6 +27,7 @@ def report_fulfilment(ctx: SyncContext, order_id: int) -> bool:
         if task is None:
             return False
         task = with_picqer_tracking(ctx, task)  # its shipments hook may be lost or late
+        task = with_picklist_products(ctx.picqer, task)  # shipped in parts: one fulfilment per part
         source = ctx.settings.source(task.source)
         tracking = [item for item in task.shipments if item.trackingcode]
         shop = ctx.open_source(source)
