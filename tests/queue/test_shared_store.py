@@ -45,3 +45,19 @@ def test_two_stores_on_one_redis_share_what_they_hold(redis_client: Any) -> None
     assert store(redis_client).get("shopify:cost:shop") == '{"available": 10}'
     other = RedisSharedStore(redis_client, namespace=f"{TEST_REDIS_NAMESPACE}-other")
     assert other.get("shopify:cost:shop") is None  # another deployment's namespace
+
+
+def test_the_wiring_gives_every_shop_client_the_redis_store(redis_client: Any) -> None:
+    from adapters.shared import MEMORY_STORE
+    from tests.queue.fakes import make_settings
+    from worker.app import build_app
+
+    settings = make_settings()
+    with build_app(settings, redis=redis_client) as app:
+        assert isinstance(app.context.shop_state, RedisSharedStore)
+        with app.context.open_source(settings.source("shop-nl")) as shop:
+            assert shop.shared is app.context.shop_state  # one token and one cost bucket per fleet
+    with build_app(settings) as local:  # no Redis: one process, its memory
+        shop = local.context.open_source(settings.source("shop-nl"))
+        assert shop.shared is MEMORY_STORE
+        shop.close()
