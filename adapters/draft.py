@@ -86,6 +86,8 @@ class MappedOrder(BaseModel):
     shop_order_number: str
     shop_status: str  # the shop's own status words, for people ("paid", "processing", ...)
     shop_updated_at: datetime | None = None
+    # when the shop made the order: a Picqer twin cannot be older (worker/sync/picqer_index.py)
+    shop_created_at: datetime | None = None
     state: ShopOrderState
     reason: str | None = None  # why it is not READY, in words a person understands
     draft: OrderDraft | None = None

@@ -30,6 +30,7 @@ class ShopOrderHeader:
     shop_order_number: str
     shop_status: str
     shop_updated_at: datetime | None
+    shop_created_at: datetime | None = None
 
     def verdict(
         self, state: ShopOrderState, reason: str | None = None, draft: OrderDraft | None = None
@@ -41,6 +42,7 @@ class ShopOrderHeader:
             shop_order_number=self.shop_order_number,
             shop_status=self.shop_status,
             shop_updated_at=self.shop_updated_at,
+            shop_created_at=self.shop_created_at,
             state=state,
             reason=reason,
             draft=draft,

@@ -30,11 +30,18 @@ from worker.infra.locks import order_locks
 from worker.infra.redis import connect_redis
 from worker.infra.shared_store import RedisSharedStore
 from worker.queue import broker as broker_module
-from worker.queue.actors import FULFILMENT_DELAY_MS, Actors, Handlers, declare_actors
+from worker.queue.actors import (
+    ACCOUNT_RETRY_MS,
+    FULFILMENT_DELAY_MS,
+    Actors,
+    Handlers,
+    declare_actors,
+)
 from worker.scheduler import LocalJobLock, RedisJobLock, Scheduler, SchedulerTargets, build_jobs
 from worker.sync.context import SyncContext
 from worker.sync.fulfilment import orders_to_fulfil
 from worker.sync.handlers import SyncHandlers
+from worker.sync.health import AccountHealth, PicqerAccountGuard, check_accounts
 from worker.sync.hooks import check_hook_health
 from worker.sync.inbox import InboxSweeper
 from worker.sync.tags import TagCache, shared_tag_cache
@@ -53,7 +60,9 @@ class App:
     picqer: PicqerClient
     context: SyncContext
     handlers: Handlers  # what the actors call
+    health: AccountHealth  # which accounts refuse our credentials (worker.sync.health)
     fulfilment_delay_ms: int = FULFILMENT_DELAY_MS
+    account_retry_ms: int = ACCOUNT_RETRY_MS
     _owned: list[Any] = field(default_factory=list, repr=False)  # what build_app opened
     _actors: Actors | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -67,7 +76,10 @@ class App:
             if self._actors is None:
                 broker = broker_module.make_broker(self.settings, redis_client=self.redis)
                 self._actors = declare_actors(
-                    broker, self.handlers, fulfilment_delay_ms=self.fulfilment_delay_ms
+                    broker,
+                    self.handlers,
+                    fulfilment_delay_ms=self.fulfilment_delay_ms,
+                    account_retry_ms=self.account_retry_ms,
                 )
             return self._actors
 
@@ -129,6 +141,9 @@ class App:
             sweep_inbox=sweeper.sweep,
             sweep_fulfilment=sweep_fulfilment,
             check_hooks=lambda: check_hook_health(self.context),
+            check_accounts=lambda: check_accounts(
+                self.context, self.health, enqueue_push=actors.push_shop_order.send
+            ),
         )
 
     def scheduler(self) -> Scheduler:
@@ -176,6 +191,7 @@ def build_app(
     platforms: Callable[[str], ShopPlatform] = get_platform,
     handlers: Handlers | None = None,
     fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
+    account_retry_ms: int = ACCOUNT_RETRY_MS,
 ) -> App:
     """Build the process's objects from ``settings``; any part given is used instead (and left open).
 
@@ -183,11 +199,14 @@ def build_app(
     locks when ``redis`` is given or ``settings.redis_url`` is set. Without it the order lock is
     PostgreSQL's for a PostgreSQL mirror, a file lock beside a SQLite file, and this process's for
     an in-memory database. ``handlers`` replaces the use cases behind the actors (queue tests).
+    The Picqer client built here reports a refused key to the app's :class:`AccountHealth`;
+    ``account_retry_ms`` is how long work that met one waits before it tries again.
     """
     owned: list[Any] = []
     if engine is None:
         engine = make_engine(settings.database_url)
         owned.append(engine)
+    health = AccountHealth(engine, retry_after=account_retry_ms / 1000)
     if redis is None and settings.redis_url:
         redis = connect_redis(settings)
         owned.append(redis)
@@ -198,6 +217,7 @@ def build_app(
             user_agent=settings.picqer.user_agent,
             timeout=settings.picqer.timeout_seconds,
             budget=make_budget(settings.picqer, redis_client=redis, namespace=settings.redis_namespace),
+            transport=PicqerAccountGuard(health),
         )
         owned.append(picqer_client)
     context = SyncContext(
@@ -216,7 +236,9 @@ def build_app(
         redis=redis,
         picqer=picqer_client,
         context=context,
-        handlers=handlers if handlers is not None else SyncHandlers(context),
+        handlers=handlers if handlers is not None else SyncHandlers(context, health=health),
+        health=health,
         fulfilment_delay_ms=fulfilment_delay_ms,
+        account_retry_ms=account_retry_ms,
         _owned=owned,
     )

@@ -12,6 +12,7 @@ Nothing here is built at import time: call :func:`load_settings` (or :func:`get_
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,7 +84,18 @@ class SourceSettings(ShopConnection):
     on_cancel_processing: ProcessingCancelPolicy = "pause"
     poll_interval_seconds: int = Field(default=300, ge=5)
     poll_overlap_seconds: int = Field(default=900, ge=0)
+    # the first poll (no cursor yet) reads orders changed since this, not the shop's whole past;
+    # unset: 7 days before the first poll (recorded then). A value without a zone is UTC.
+    # ``resync --since`` reaches further back on purpose.
+    start_at: datetime | None = None
     enabled: bool = True
+
+    @field_validator("start_at")
+    @classmethod
+    def _naive_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     @field_validator("reference", "tags")
     @classmethod

@@ -7,6 +7,8 @@ It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the wo
 * ``reconcile`` every ``reconcile_interval_seconds``, and the fulfilment sweep with it (completed
   orders the shop has not heard of yet);
 * ``inbox-sweep`` every ``inbox_sweep_interval_seconds``: webhooks stored but never processed;
+* ``accounts`` every minute: each account that refused our key is probed, and orders a refused
+  key failed are retried once it works (``worker/sync/health.py``);
 * ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated, and
   the shops' order webhooks are ensured (recreated when deleted, reactivated when disabled).
 
@@ -31,6 +33,7 @@ log = get_logger(__name__)
 
 LOCK_SHARE = 0.9  # a firing holds its job's lock for this share of the interval
 MAX_IDLE_SECONDS = 5.0  # wake up at least this often to notice the stop event
+ACCOUNT_CHECK_SECONDS = 60.0  # a fixed key is noticed within a minute
 
 
 @dataclass
@@ -68,6 +71,8 @@ class SchedulerTargets:
     sweep_inbox: Callable[[], object]
     sweep_fulfilment: Callable[[], object]
     check_hooks: Callable[[], object]
+    # probe the accounts that refused our key; retry what a refused key failed (worker.sync.health)
+    check_accounts: Callable[[], object] | None = None
 
 
 def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
@@ -86,6 +91,8 @@ def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
         Job("inbox-sweep", float(settings.inbox_sweep_interval_seconds), targets.sweep_inbox),
         Job("hooks", float(settings.hook_check_interval_seconds), targets.check_hooks),
     ]
+    if targets.check_accounts is not None:
+        jobs.append(Job("accounts", ACCOUNT_CHECK_SECONDS, targets.check_accounts))
     return jobs
 
 

@@ -61,6 +61,7 @@ def map_order(raw: Order, rules: MappingRules) -> MappedOrder:
         shop_order_number=reference,
         shop_status=state if status == state else f"{state} ({status})",
         shop_updated_at=parse_magento_time(raw.get("updated_at")),
+        shop_created_at=parse_magento_time(raw.get("created_at")),
     )
     if state in CANCELLED_STATES:
         return header.verdict(ShopOrderState.CANCELLED, CANCELLED_STATES[state])

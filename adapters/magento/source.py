@@ -137,3 +137,13 @@ class MagentoSource(OrderSource):
 
     def order_path(self, shop_order_id: str) -> str:
         return f"orders/{shop_order_id}"
+
+    def find_order_by_number(self, number: str) -> Record | None:
+        """The order whose ``increment_id`` (the number people see, ``#000000042``) is ``number``."""
+        wanted = number.strip().lstrip("#")
+        if not wanted:
+            return None
+        params = search_params([[("increment_id", wanted, "eq")]], page_size=2)
+        found = self.parse_page(self.send("GET", self.orders_path, params=params))
+        matches = [order for order in found if str(order.get("increment_id")) == wanted]
+        return matches[0] if len(matches) == 1 else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from adapters.platform import EnsureWebhooks
+from adapters.subscriptions import WebhookAdmin
 
 ORDER_TOPICS: Final[tuple[str, ...]] = ()
 ensure_webhooks: Final[EnsureWebhooks | None] = None
+ADMIN: Final[WebhookAdmin | None] = None

@@ -68,6 +68,7 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
         shop_order_number=number,
         shop_status=f"{financial}, {fulfillment}" if fulfillment else financial,
         shop_updated_at=_parse_time(order.get("updated_at")),
+        shop_created_at=_parse_time(order.get("created_at")),
     )
     state, reason = _verdict(order, financial, rules)
     if state is not ShopOrderState.READY:

@@ -149,6 +149,29 @@ class ShopifySource(OrderSource):
             )
         return self._complete(node)
 
+    def find_order_by_number(self, number: str) -> Record | None:
+        """The order people know as ``number`` (its name, ``#1009``; ``1009`` finds it too), or None.
+
+        ``orders(query: "name:…")`` may match loosely, so only an order whose name is ``number``
+        (with or without its ``#``) counts; a name two orders share answers ``ApiRejected`` 409.
+        """
+        wanted = number.strip()
+        query = f"name:'{wanted}'"
+        data = self.graphql(ORDERS_QUERY, {"first": 2, "query": query}, operation="orders")
+        nodes = [
+            node
+            for node in as_list(as_mapping(data.get("orders")).get("nodes"))
+            if isinstance(node, Mapping) and _same_name(node.get("name"), wanted)
+        ]
+        if len(nodes) > 1:
+            raise ApiRejected(
+                f"shopify has more than one order named {wanted}",
+                service=self.platform,
+                status=409,
+                error_message="ambiguous order name",
+            )
+        return self._complete(nodes[0]) if nodes else None
+
     # -- GraphQL ---------------------------------------------------------------------------------
 
     def graphql(
@@ -254,6 +277,10 @@ class ShopifySource(OrderSource):
                 cursor = following if following != cursor else None
             order["lineItems"] = {"nodes": nodes}
         return order_from_graphql(order)
+
+
+def _same_name(name: Any, wanted: str) -> bool:
+    return isinstance(name, str) and name.strip().lstrip("#") == wanted.lstrip("#")
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

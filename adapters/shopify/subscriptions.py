@@ -3,6 +3,8 @@
 GraphQL: ``webhookSubscriptions`` lists, ``webhookSubscriptionCreate(topic:, webhookSubscription:
 {uri:, format: JSON})`` adds (``uri`` replaced ``callbackUrl``), ``webhookSubscriptionDelete``
 removes. Each subscription is handed back REST-like (``id``, ``topic``, ``address``) as before.
+``ADMIN`` is the same calls for ``hooks sync``'s reconciliation; a move is a create at the new
+address, then a delete of the old one (no gap in deliveries; Shopify never disables one).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from adapters.shopify.graphql import (
     topic_name,
 )
 from adapters.shopify.source import ShopifySource
+from adapters.subscriptions import Subscription, WebhookAdmin
 
 ORDER_TOPICS: Final = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
 PAGE: Final = 100
@@ -68,24 +71,29 @@ def ensure_webhooks(
     for topic in topics:
         if topic in have:
             continue
-        data = source.graphql(
-            WEBHOOK_CREATE,
-            {"topic": topic_enum(topic), "uri": address},
-            operation="webhook_create",
-            idempotent=False,
-        )
-        result = as_mapping(data.get("webhookSubscriptionCreate"))
-        errors = as_list(result.get("userErrors"))
-        if errors:
-            raise ApiRejected(
-                f"shopify refused the {topic} webhook",
-                service=source.platform,
-                status=200,
-                error_message=user_errors_text(errors),
-            )
-        ours.append(_subscription(result.get("webhookSubscription")))
+        ours.append(create_webhook(source, topic, address))
         have.add(topic)
     return ours
+
+
+def create_webhook(source: ShopifySource, topic: str, address: str) -> dict[str, Any]:
+    """A new subscription of ``topic`` to ``address``."""
+    data = source.graphql(
+        WEBHOOK_CREATE,
+        {"topic": topic_enum(topic), "uri": address},
+        operation="webhook_create",
+        idempotent=False,
+    )
+    result = as_mapping(data.get("webhookSubscriptionCreate"))
+    errors = as_list(result.get("userErrors"))
+    if errors:
+        raise ApiRejected(
+            f"shopify refused the {topic} webhook",
+            service=source.platform,
+            status=200,
+            error_message=user_errors_text(errors),
+        )
+    return _subscription(result.get("webhookSubscription"))
 
 
 def delete_webhook(source: ShopifySource, subscription_id: int | str) -> None:
@@ -102,3 +110,25 @@ def delete_webhook(source: ShopifySource, subscription_id: int | str) -> None:
             status=200,
             error_message=user_errors_text(errors),
         )
+
+
+def _as_subscription(hook: dict[str, Any]) -> Subscription:
+    return Subscription(id=str(hook["id"]), topic=str(hook["topic"]), address=str(hook["address"] or ""))
+
+
+def _admin_create(source: ShopifySource, topic: str, address: str, secret: str) -> Subscription:
+    return _as_subscription(create_webhook(source, topic, address))
+
+
+def _admin_move(source: ShopifySource, hook: Subscription, address: str, secret: str) -> Subscription:
+    moved = _admin_create(source, hook.topic, address, secret)
+    delete_webhook(source, hook.id)
+    return moved
+
+
+ADMIN: Final = WebhookAdmin(
+    list=lambda source: [_as_subscription(hook) for hook in list_webhooks(source)],
+    create=_admin_create,
+    move=_admin_move,
+    remove=lambda source, hook: delete_webhook(source, hook.id),
+)

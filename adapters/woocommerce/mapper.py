@@ -54,6 +54,7 @@ def map_order(raw: dict[str, Any], rules: MappingRules) -> MappedOrder:
         shop_order_number=number,
         shop_status=status,
         shop_updated_at=parse_woo_date(raw.get("date_modified_gmt")),
+        shop_created_at=parse_woo_date(raw.get("date_created_gmt")),
     )
 
     paid_statuses = set(rules.paid_statuses or DEFAULT_PAID_STATUSES)

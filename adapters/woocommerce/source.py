@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from adapters.errors import TransientError
+from adapters.errors import ApiRejected, TransientError
 from adapters.settings import ShopConnection
 from adapters.source import OrderSource, PageRequest, Paginator, Record
 from adapters.types import WOOCOMMERCE
@@ -143,6 +143,30 @@ class WooCommerceSource(OrderSource):
 
     def order_path(self, shop_order_id: str) -> str:
         return f"orders/{int(shop_order_id)}"
+
+    def find_order_by_number(self, number: str) -> Record | None:
+        """The order whose ``number`` (what the shop shows, ``#1009``) is ``number``, or None.
+
+        The number is the id unless a plugin (sequential order numbers) changes it: a numeric
+        value is tried as the id first, then Woo's ``search`` (which such plugins extend to their
+        number) is matched on ``number`` exactly.
+        """
+        wanted = number.strip().lstrip("#")
+        if not wanted:
+            return None
+        if wanted.isdigit():
+            try:
+                order = self.get_order(wanted)
+            except ApiRejected as error:
+                if error.status != 404:
+                    raise
+            else:
+                if str(order.get("number")) == wanted:
+                    return order
+        params = {"search": wanted, "status": "any", "per_page": MAX_PAGE_SIZE}
+        found = self.parse_page(self.send("GET", self.orders_path, params=params))
+        matches = [order for order in found if str(order.get("number")) == wanted]
+        return self.with_refund_lines(matches[0]) if len(matches) == 1 else None
 
     # -- refunds: the order JSON carries only their totals ----------------------------------
 

@@ -311,8 +311,8 @@ _COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
 
 def order_filter(query: str | None) -> Callable[[OrderRecord], bool]:
     """Terms ``field:value`` joined by spaces (AND): updated_at / created_at with >, >=, <, <=;
-    status (open, closed, cancelled, any), financial_status, id. Other terms are ignored, as Shopify
-    ignores a filter it does not know (with a warning)."""
+    status (open, closed, cancelled, any), financial_status, id, name. Other terms are ignored, as
+    Shopify ignores a filter it does not know (with a warning)."""
     tests: list[Callable[[OrderRecord], bool]] = []
     for term in (query or "").split():
         name, _, value = term.partition(":")
@@ -337,6 +337,8 @@ def _term(name: str, value: str, compare: Callable[[Any, Any], bool]) -> Callabl
         return lambda record: _status_matches(record, bare.lower())
     if name == "financial_status":
         return lambda record: record.data.get("financial_status") == bare.lower()
+    if name == "name":  # Shopify finds "#1001" by "1001" too
+        return lambda record: str(record.data.get("name") or "").lstrip("#") == bare.lstrip("#")
     if name == "id" and bare.rsplit("/", 1)[-1].isdigit():
         number = int(bare.rsplit("/", 1)[-1])
         return lambda record: compare(int(record.data["id"]), number)

@@ -29,6 +29,7 @@ class OrderQuery:
     gmt: bool  # the date bounds are GMT rather than site time
     statuses: set[str]
     bounds: dict[str, datetime | None]
+    search: str = ""  # ``search``: a word in the order's number, e-mail or billing name
 
     @classmethod
     def parse(cls, query: Mapping[str, Sequence[str]]) -> OrderQuery:
@@ -44,7 +45,8 @@ class OrderQuery:
         gmt = (one(query, "dates_are_gmt") or "false").lower() in ("true", "1")
         statuses = statuses_param(query)
         bounds = {name: date_param(query, name) for name, _, _ in DATE_BOUNDS}
-        return cls(page, per_page, orderby, direction == "desc", gmt, statuses, bounds)
+        search = (one(query, "search") or "").strip().lower()
+        return cls(page, per_page, orderby, direction == "desc", gmt, statuses, bounds, search)
 
     def select(self, orders: Iterable[OrderJSON], utc_offset: timedelta) -> tuple[list[OrderJSON], int, int]:
         """(this page's orders, total, total pages); the orders are the given objects, not copies."""
@@ -56,6 +58,8 @@ class OrderQuery:
 
         def keep(order: OrderJSON) -> bool:
             if order["status"] not in self.statuses:
+                return False
+            if self.search and self.search not in _searchable(order):
                 return False
             for name, field, later in DATE_BOUNDS:
                 bound = self.bounds[name]
@@ -80,3 +84,10 @@ class OrderQuery:
         total = len(matched)
         chunk = matched[(self.page - 1) * self.per_page : self.page * self.per_page]
         return chunk, total, math.ceil(total / self.per_page)
+
+
+def _searchable(order: OrderJSON) -> str:
+    """What WordPress's order search looks in (sequential-number plugins add their number)."""
+    billing = order.get("billing") or {}
+    fields = (order.get("number"), order.get("id"), billing.get("email"), billing.get("first_name"))
+    return " ".join(str(value) for value in (*fields, billing.get("last_name")) if value).lower()

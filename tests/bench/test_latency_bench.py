@@ -4,6 +4,7 @@ Run ``.venv/bin/pytest -m bench -q -s tests/bench/test_latency_bench.py`` or ``m
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -99,7 +100,9 @@ def test_paid_orders_reach_picqer_processed_within_seconds(bench_stack: DemoStac
         if entry["method"] == "POST" and entry["path"].endswith("/process") and entry["status"] == 200
     )
     timelines = build_timelines(stack, made, requests)
-    report(queue, made, timelines, requests, webhooks_by_source(stack))
+    figures = request_figures(requests, len(made), bound=tags_bound(stack))
+    report(queue, made, timelines, requests, webhooks_by_source(stack), figures)
+    record_results(f"latency ({queue})", figures)
 
     # exactly once: one Picqer order per shop order, with its reference, processed by one call
     by_idorder = {o["idorder"]: o for o in ours}
@@ -190,12 +193,54 @@ def webhooks_by_source(stack: DemoStack) -> Counter[str]:
         return Counter(session.exec(select(InboxEvent.source)).all())
 
 
+def tags_bound(stack: DemoStack) -> float:
+    """The steady path's bound from this run's own orders: 2 + their tags (create, tags, process)."""
+    with session_scope(stack.engine) as session:
+        drafts = [row.pushed_draft or {} for row in session.exec(select(Order)).all()]
+    return 2 + sum(len(draft.get("tags") or []) for draft in drafts) / max(1, len(drafts))
+
+
+def request_figures(requests: list[dict[str, Any]], orders: int, *, bound: float) -> dict[str, Any]:
+    """Picqer requests per order: all of them, and the steady path's (one order's own requests:
+    create, tags, process, and any look-up by reference) beside its bound; the rest is one-off (the
+    Picqer index's import and refreshes, the tag cache)."""
+
+    def own(entry: dict[str, Any]) -> bool:
+        path, method = entry["path"], entry["method"]
+        if path == "/orders":
+            return method == "POST" or "reference" in (entry.get("query") or {})
+        return path.startswith("/orders/")
+
+    steady = [entry for entry in requests if own(entry)]
+    one_off = Counter(f"{entry['method']} {endpoint(entry['path'])}" for entry in requests if not own(entry))
+    lookups = sum(1 for entry in steady if entry["path"] == "/orders" and entry["method"] == "GET")
+    return {
+        "orders": orders,
+        "requests": len(requests),
+        "requests_per_order": round(len(requests) / orders, 3),
+        "steady_requests_per_order": round(len(steady) / orders, 3),
+        "steady_bound_per_order": round(bound, 3),
+        "lookups_by_reference": lookups,
+        "one_off_requests": dict(one_off),
+    }
+
+
+def record_results(name: str, figures: dict[str, Any]) -> None:
+    """Keep the figures in ``.bench/results.json`` (one entry per bench, the latest run)."""
+    path = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
+    path.parent.mkdir(exist_ok=True)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[name] = {"recorded_at": datetime.now(UTC).isoformat(timespec="seconds"), **figures}
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
 def report(
     queue: str,
     made: list[Made],
     timelines: list[Timeline],
     requests: list[dict[str, Any]],
     webhooks: Counter[str],
+    figures: dict[str, Any],
 ) -> None:
     latencies = sorted(t.latency for t in timelines)
     platforms = Counter(item.planned.platform for item in made)
@@ -224,6 +269,11 @@ def report(
         f" Picqer requests {len(requests)} ({len(requests) / len(made):.2f} per order: {per_order});"
         f" 429s {statuses.get(429, 0)}, statuses {dict(statuses)}"
         f"\n  webhooks processed: {', '.join(f'{source} {n}' for source, n in sorted(webhooks.items()))}"
+        f"\n  Picqer requests per order: {figures['requests_per_order']:.2f} in all;"
+        f" steady path {figures['steady_requests_per_order']:.2f} per order"
+        f" (bound 2 + tags = {figures['steady_bound_per_order']:.2f};"
+        f" look-ups by reference {figures['lookups_by_reference']});"
+        f" one-off (Picqer index, tag cache): {figures['one_off_requests']}"
     )
 
 

@@ -196,7 +196,7 @@ def test_resync_pushes_the_paid_orders_once_and_skips_the_rest(env: Env, shop: S
     code, first = resync(env, shop.source)
 
     assert code == 0
-    assert first["window"]["basis"] == "everything"  # no cursor yet
+    assert first["window"]["basis"] == "start"  # no cursor yet: from the start bound, not the whole past
     by_order = outcomes(first)
     assert {order for order, (kind, _) in by_order.items() if kind == "pushed"} == shop.pushed
     for order, reason in shop.skipped.items():
@@ -242,7 +242,7 @@ def test_an_order_the_shop_does_not_have_fails_with_a_reason(env: Env) -> None:
         (shop_order_id, "pushed"),
         ("999", "failed"),
     ]
-    assert report["orders"][1]["reason"] == "not found in the shop"
+    assert report["orders"][1]["reason"] == "matched no order id or order number in the shop"
 
 
 def test_dry_run_sends_nothing_and_writes_nothing(env: Env, shop: Shop) -> None:

@@ -38,7 +38,8 @@ def test_the_page_shows_every_section() -> None:
     page = render_status_html(_report())
     assert page.startswith("<!doctype html>")
     assert (
-        "<td>shop-nl (disabled)</td><td>shopify</td><td>2026-11-01 12:30:05 UTC</td><td>2m 05s</td>" in page
+        "<td>shop-nl (disabled)</td><td>shopify</td><td>7 days before the first poll</td>"
+        "<td>2026-11-01 12:30:05 UTC</td><td>2m 05s</td>" in page
     )
     assert "<th>failed</th><th>processed</th>" in page  # a column per state, sorted
     assert "<td>#1001</td><td>push</td><td>Picqer answered 400: no SKU</td>" in page

@@ -74,6 +74,7 @@ def mapped_order(
     city: str = "Zeist",
     remarks: str | None = None,
     updated: datetime | None = None,
+    created: datetime | None = None,
 ) -> MappedOrder:
     draft = OrderDraft(
         reference=f"#{number}",
@@ -98,6 +99,8 @@ def mapped_order(
         shop_order_number=f"#{number}",
         shop_status="paid",
         shop_updated_at=updated or datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        # made just now, unless a test says otherwise: the Picqer index vouches for new orders
+        shop_created_at=created or datetime.now(UTC),
         state=state,
         reason=None if state is ShopOrderState.READY else f"the shop says {state.value}",
         draft=draft if state is ShopOrderState.READY else None,

@@ -179,6 +179,8 @@ class FakePicqer:
             rows = [o for o in rows if o["status"] == params["status"]]
         if "sincedate" in params:
             rows = [o for o in rows if o["updated"] >= params["sincedate"]]
+        if "sinceid" in params:
+            rows = [o for o in rows if o["idorder"] > int(params["sinceid"])]
         return [self._public(o) for o in rows]
 
     def _public(self, order: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from worker.db.migrate import upgrade_database
 from worker.db.session import make_engine, session_scope
 from worker.errors import RateLimited, TransientError
 from worker.sync.context import SyncContext
-from worker.sync.polling import poll_source
+from worker.sync.polling import DEFAULT_START_LOOKBACK, poll_source
 
 SHOPIFY = get_platform("shopify")
 START = datetime(2026, 3, 1, 12, 0, 0)
@@ -127,7 +127,7 @@ def test_a_full_listing_moves_the_cursor_to_the_run_start(
     shop = ListedShop(demo_orders)
     summary = poll(ctx, shop)
 
-    assert shop.since == [None]  # no cursor yet: everything
+    assert shop.since == [START - DEFAULT_START_LOOKBACK]  # no cursor yet: the default start bound
     assert (summary.seen, summary.pushed, summary.failed, summary.deferred) == (6, 4, 0, 0)
     assert picqer_references(sandbox_url) == ["#1001", "#1002", "#1003", "#1006"]
     assert cursor_position(ctx.engine) == START  # the start, not the (later) end of the run
@@ -207,3 +207,28 @@ def test_a_retriable_error_on_one_order_defers_just_that_order(
     assert (summary.seen, summary.pushed, summary.deferred) == (6, 3, 1)
     assert picqer_references(sandbox_url) == ["#1002", "#1003", "#1006"]
     assert cursor_position(ctx.engine) == START  # the deferred order has its own retry
+
+
+def test_a_configured_start_at_bounds_the_first_poll_and_status_shows_it(
+    ctx: SyncContext, demo_orders: list[dict[str, Any]]
+) -> None:
+    from worker.receiver.status import build_status_report
+
+    bound = START - timedelta(days=30)
+    shop = ListedShop(demo_orders[:1])
+    poll_source(
+        ctx,
+        source(ctx).model_copy(update={"start_at": bound}),
+        platform=SHOPIFY,
+        open_source=lambda _settings: shop,  # type: ignore[arg-type,return-value]
+        defer_push=lambda name, order_id: None,
+    )
+
+    assert shop.since == [bound]
+    with session_scope(ctx.engine) as session:
+        cursor = cursors.get_cursor(session, source="shop-nl")
+        assert cursor is not None
+        assert cursor.start_at == bound
+    # without start_at in the settings, status shows the bound the first poll recorded
+    [shown] = [s for s in build_status_report(ctx.settings, ctx.engine).sources if s.name == "shop-nl"]
+    assert shown.start_at == bound

@@ -115,8 +115,14 @@ def test_a_timeout_after_picqer_stored_the_create_yields_one_order(
     assert fake.orders[retried.idorder]["status"] == "processing"  # type: ignore[index]
 
 
-def test_a_first_attempt_makes_no_reference_lookup(make_ctx: ContextFactory, fake: FakePicqer) -> None:
-    push_order(make_ctx(), mapped_order())
+def test_a_first_attempt_makes_no_reference_lookup_once_the_index_is_built(
+    make_ctx: ContextFactory, fake: FakePicqer
+) -> None:
+    ctx = make_ctx()
+    push_order(ctx, mapped_order("1000"))  # builds the Picqer index (lists the account's orders)
+    fake.requests.clear()
+
+    push_order(ctx, mapped_order())
 
     assert fake.count("GET", "orders") == 0
 

@@ -1,4 +1,4 @@
-"""``picqer-sync failures [--json]`` and ``failures retry [ID|--all]``."""
+"""``picqer-sync failures [--json]``, ``failures retry [ID|--all]`` and ``failures resolve ID``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def failures(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts.")] = False,
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
 ) -> None:
-    """List failed orders (and conflicts that need a decision)."""
+    """List failed orders, and paused orders and conflicts that need a person."""
     if ctx.invoked_subcommand is not None:
         return
     from worker.app import build_app
@@ -50,7 +50,7 @@ def failures(
         typer.echo(json.dumps(payload, indent=2))
         return
     if not rows:
-        typer.echo("no failed orders")
+        typer.echo("no failed orders, nothing for a person to decide")
         return
     table = Table(title=f"{len(rows)} order(s) need attention")
     for name in ("id", "source", "order", "state", "step", "reason", "attempts", "updated (UTC)"):
@@ -67,6 +67,30 @@ def failures(
             row.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     Console().print(table)
+    if any(row.state != "failed" for row in rows):
+        typer.echo(
+            "paused and conflict: decide in Picqer and the shop, then `picqer-sync failures resolve ID`"
+        )
+
+
+@failures_app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    order_id: Annotated[int, typer.Argument(help="The id shown by `failures`.")],
+) -> None:
+    """Mark a paused order or a conflict as handled by a person (it leaves the list)."""
+    from worker.app import build_app
+    from worker.sync.failures import resolve_order
+
+    settings = cli_state(ctx).mirror_settings()
+    with build_app(settings) as app:
+        resolved = resolve_order(app.context, order_id=order_id)
+    if resolved is None:
+        typer.echo(f"order {order_id} is not a paused order or a conflict", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"order {order_id} ({resolved.source} {resolved.reference}) resolved: now {resolved.sync_state}"
+    )
 
 
 @failures_app.command("retry")
@@ -75,7 +99,8 @@ def retry(
     order_id: Annotated[int | None, typer.Argument(help="The id shown by `failures`.")] = None,
     retry_all: Annotated[bool, typer.Option("--all", help="Retry every failed order.")] = False,
 ) -> None:
-    """Push failed orders again from their stored shop order, resuming at the failed step."""
+    """Push failed orders again from their stored shop order, resuming at the failed step; an order
+    that failed before it was mapped is fetched from the shop again."""
     if (order_id is None) == (not retry_all):
         typer.echo("error: give an order ID or --all (not both)", err=True)
         raise typer.Exit(code=2)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.cli.state import cli_state
-from worker.sync.hooks import HookResult, picqer_hook_address, sync_picqer_hooks, sync_shop_webhooks
+from worker.sync.hook_reconcile import reconcile_hooks
 
 hooks_app = typer.Typer(help="Picqer hooks and shop webhooks that feed the receiver.", no_args_is_help=True)
 
@@ -21,13 +21,19 @@ def sync(
     shops: Annotated[
         bool, typer.Option(help="Sync the shops' order webhooks (where the platform has them).")
     ] = True,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan; change nothing in Picqer, the shops or the mirror."),
+    ] = False,
 ) -> None:
-    """Make sure the hooks exist, are active and point at {public_url}/webhooks/...
+    """Reconcile our hooks with {public_url}/webhooks/...: keep, create, move, reactivate, remove.
 
     Picqer: one hook per event (orders.status_changed, orders.completed, orders.paused,
-    orders.resumed, picklists.shipments.created), signed with picqer.webhook_secret; deactivated
-    hooks are reactivated, hooks with another secret are replaced. Shops: the order webhooks of
-    every enabled Shopify and WooCommerce source (Magento is polled). Safe to run again.
+    orders.resumed, picklists.shipments.created), signed with picqer.webhook_secret. Shops: the order
+    webhooks of every enabled Shopify and WooCommerce source (Magento is polled). Ours (Picqer hooks
+    named "picqer-sync ..." or at .../webhooks/picqer; shop webhooks at .../webhooks/sources/NAME)
+    that point at an old public_url are moved, ours no longer needed are removed, deactivated ones
+    reactivated; hooks that are not ours are never touched. A second run only keeps.
     Exits 1 when any hook could not be synced.
     """
     from worker.app import build_app
@@ -37,22 +43,23 @@ def sync(
     if picqer and not secret:
         typer.echo("error: picqer.webhook_secret is empty; Picqer hooks must be signed", err=True)
         raise typer.Exit(code=2)
-    results: list[HookResult] = []
     with build_app(settings) as app:
-        if picqer:
-            results += sync_picqer_hooks(
-                app.picqer, app.engine, address=picqer_hook_address(settings), secret=secret
-            )
-        if shops:
-            results += sync_shop_webhooks(settings, app.engine)
-    table = Table(title="Hooks")
-    for column in ("target", "event", "action", "id", "detail"):
-        table.add_column(column)
+        results = reconcile_hooks(
+            settings, app.engine, app.picqer, secret=secret, picqer=picqer, shops=shops, dry_run=dry_run
+        )
+    table = Table(title="Hooks: the plan (dry run: nothing changed)" if dry_run else "Hooks")
+    for column in ("target", "event", "action", "address", "id", "detail"):
+        table.add_column(column, overflow="fold")
     for result in results:
         table.add_row(
-            result.target, result.event, result.action, result.remote_id or "-", result.detail or ""
+            result.target,
+            result.event,
+            result.action,
+            result.address or "",
+            result.remote_id or "-",
+            result.detail or "",
         )
-    Console().print(table)
+    Console(width=200).print(table)
     if any(result.action == "failed" for result in results):
         raise typer.Exit(code=1)
 

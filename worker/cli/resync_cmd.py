@@ -28,9 +28,10 @@ from rich.table import Table
 from worker.cli.state import cli_state
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
+    from worker.sync.order_numbers import PicqerLink, ResolvedOrder
     from worker.sync.resync import ResyncLine, ResyncReport
 
 # the order of the summary rows: a real run's outcomes, then a dry run's predictions
@@ -70,7 +71,12 @@ def resync(
     ] = None,
     order_ids: Annotated[
         list[str] | None,
-        typer.Option("--order", metavar="ID", help="Only this shop order id (repeat for more)."),
+        typer.Option(
+            "--order",
+            metavar="ORDER",
+            help="Only this shop order: its number as the shop shows it (#1009, 1009) or the "
+            "platform's internal id (repeat for more).",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -86,7 +92,16 @@ def resync(
     from adapters.registry import get_platform
     from worker.app import build_app
     from worker.errors import ConfigError
-    from worker.sync.resync import parse_since, resync_source
+    from worker.sync.order_numbers import picqer_links, resolve_orders
+    from worker.sync.resync import (
+        FETCH_FAILED,
+        ResyncLine,
+        ResyncReport,
+        ResyncWindow,
+        WindowBasis,
+        parse_since,
+        resync_source,
+    )
 
     settings = cli_state(ctx).mirror_settings()
     try:
@@ -103,20 +118,42 @@ def resync(
         build_app(settings) as app,
         _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as advance,
     ):
-        report = resync_source(
-            app.context,
-            source,
-            platform=platform,
-            open_source=platform.source_class,
-            since=since_at,
-            order_ids=order_ids or (),
-            dry_run=dry_run,
-            on_line=advance,
+        shop = platform.source_class(source)
+        resolved: list[ResolvedOrder] = []
+        try:
+            if order_ids:
+                resolved = resolve_orders(shop, order_ids, primary_key=platform.source_class.primary_key)
+            wanted = [item.shop_order_id for item in resolved if item.shop_order_id is not None]
+            if order_ids and not wanted:
+                # nothing to fetch: given no ids, resync_source would read the cursor's whole window
+                report = ResyncReport(
+                    source.name, ResyncWindow(WindowBasis.ORDERS), dry_run, app.context.clock()
+                )
+            else:
+                report = resync_source(
+                    app.context,
+                    source,
+                    platform=platform,
+                    open_source=lambda _source: shop,  # the connection the values were resolved on
+                    since=since_at,
+                    order_ids=wanted,
+                    dry_run=dry_run,
+                    on_line=advance,
+                )
+        finally:
+            shop.close()  # resync_source closes it too; closing twice is harmless
+        unmatched = [item for item in resolved if item.shop_order_id is None]
+        report.lines.extend(
+            ResyncLine(item.given, item.given, FETCH_FAILED, reason=item.reason) for item in unmatched
         )
+        links = picqer_links(
+            app.engine, source=source.name, shop_order_ids=[line.shop_order_id for line in report.lines]
+        )
+    given = {item.shop_order_id: item.given for item in resolved if item.shop_order_id is not None}
     if as_json:
-        typer.echo(json.dumps(report_json(report), indent=2))
+        typer.echo(json.dumps(report_json(report, given=given, links=links), indent=2))
     else:
-        _print(report)
+        _print(report, links=links, unmatched=unmatched)
     if report.failed:
         raise typer.Exit(code=1)
 
@@ -137,7 +174,15 @@ def _progress(*, enabled: bool, total: int | None) -> Iterator[Callable[[ResyncL
         yield advance
 
 
-def report_json(report: ResyncReport) -> dict[str, Any]:
+def report_json(
+    report: ResyncReport,
+    *,
+    given: Mapping[str, str] | None = None,
+    links: Mapping[str, PicqerLink] | None = None,
+) -> dict[str, Any]:
+    """The report; each order also carries the ``--order`` value that named it (``given``) and,
+    from the mirror, its shop number and Picqer ``orderid``."""
+    given, links = given or {}, links or {}
     return {
         "source": report.source,
         "dry_run": report.dry_run,
@@ -147,13 +192,28 @@ def report_json(report: ResyncReport) -> dict[str, Any]:
             "description": report.window.describe(),
         },
         "counts": report.counts(),
-        "orders": [asdict(line) for line in report.lines],
+        "orders": [_line_json(line, given, links) for line in report.lines],
         "listing_error": report.listing_error,
         "cursor_moved_to": report.cursor_moved_to.isoformat() if report.cursor_moved_to else None,
     }
 
 
-def _print(report: ResyncReport) -> None:
+def _line_json(line: ResyncLine, given: Mapping[str, str], links: Mapping[str, PicqerLink]) -> dict[str, Any]:
+    link = links.get(line.shop_order_id)
+    return {
+        **asdict(line),
+        "given": given.get(line.shop_order_id, line.shop_order_id if line.outcome == "failed" else None),
+        "shop_order_number": link.shop_order_number if link else None,
+        "orderid": link.orderid if link else None,
+    }
+
+
+def _print(
+    report: ResyncReport,
+    *,
+    links: Mapping[str, PicqerLink] | None = None,
+    unmatched: Sequence[ResolvedOrder] = (),
+) -> None:
     console = Console(width=160)
     mode = "dry run: nothing sent, nothing written" if report.dry_run else "pushed to Picqer"
     console.print(f"[bold]{report.source}[/]: {report.window.describe()}; {mode}")
@@ -163,10 +223,31 @@ def _print(report: ResyncReport) -> None:
     failing = report.failures()
     if failing:
         console.print(_orders_table(failing, title="failed orders"))
+    if not report.dry_run:
+        for text in mapping_lines(report, links or {}):
+            console.print(text, markup=False, highlight=False)
+    if unmatched:
+        values = ", ".join(item.given for item in unmatched)
+        console.print(f"[red]no order in the shop matches {values}[/]", highlight=False)
     if report.listing_error:
         console.print(f"[red]{report.listing_error}[/]; the poll cursor was not moved")
     elif report.cursor_moved_to is not None:
         console.print(f"poll cursor moved to {_moment(report.cursor_moved_to)} (the time this run started)")
+
+
+def mapping_lines(report: ResyncReport, links: Mapping[str, PicqerLink]) -> list[str]:
+    """``shop #1009 (id 450789469) -> Picqer idorder 10001 (orderid 20260001)`` per order in Picqer."""
+    lines = []
+    for line in report.lines:
+        link = links.get(line.shop_order_id)
+        idorder = link.idorder if link and link.idorder is not None else line.idorder
+        if idorder is None:
+            continue
+        number = link.shop_order_number if link else line.order
+        shown = number if number.startswith("#") else f"#{number}"
+        orderid = f" (orderid {link.orderid})" if link and link.orderid else ""
+        lines.append(f"shop {shown} (id {line.shop_order_id}) -> Picqer idorder {idorder}{orderid}")
+    return lines
 
 
 def _summary_table(report: ResyncReport) -> Table:

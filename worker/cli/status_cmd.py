@@ -19,13 +19,24 @@ def _when(value: object) -> str:
 
 
 def print_report(report: StatusReport, console: Console) -> None:
+    if report.problems:
+        problems = Table(title="Problems (nothing moves for these until a person fixes them)")
+        for column in ("account or source", "problem", "detail", "since (UTC)"):
+            problems.add_column(column, overflow="fold")
+        for problem in report.problems:
+            problems.add_row(problem.target, problem.problem, problem.detail, _when(problem.since))
+        console.print(problems)
+
     sources = Table(title="Sources")
-    for column in ("source", "platform", "cursor (UTC)", "lag", "orders by state"):
+    for column in ("source", "platform", "first poll from (UTC)", "cursor (UTC)", "lag", "orders by state"):
         sources.add_column(column)
     for source in report.sources:
         states = ", ".join(f"{k}: {v}" for k, v in sorted(source.orders_by_state.items())) or "-"
         name = source.name + ("" if source.enabled else " (disabled)")
-        sources.add_row(name, source.platform, _when(source.cursor), format_lag(source.lag_seconds), states)
+        start = _when(source.start_at) if source.start_at else "7 days before the first poll"
+        sources.add_row(
+            name, source.platform, start, _when(source.cursor), format_lag(source.lag_seconds), states
+        )
     console.print(sources)
 
     failures = Table(title=f"Failures ({len(report.failures)})")
@@ -36,6 +47,14 @@ def print_report(report: StatusReport, console: Console) -> None:
             str(failure.order_id), failure.source, failure.reference, failure.step or "-", failure.reason
         )
     console.print(failures)
+
+    if report.needs_person:
+        person = Table(title=f"Needs a person ({len(report.needs_person)}): `failures resolve ID` when done")
+        for column in ("id", "source", "reference", "state", "why"):
+            person.add_column(column)
+        for item in report.needs_person:
+            person.add_row(str(item.order_id), item.source, item.reference, item.state, item.reason)
+        console.print(person)
 
     hooks = Table(title="Hooks")
     for column in ("target", "event", "active", "last checked (UTC)"):

@@ -28,3 +28,14 @@ def set_cursor(
     session.add(cursor)
     session.flush()
     return cursor
+
+
+def record_start(session: Session, *, source: str, start_at: datetime) -> SyncCursor:
+    """Store where ``source``'s first poll starts (see ``worker/sync/polling.py: start_bound``)."""
+    cursor = session.get(SyncCursor, source) or SyncCursor(source=source)
+    if cursor.start_at != start_at:
+        cursor.start_at = start_at
+        cursor.updated_at = utcnow()
+        session.add(cursor)
+        session.flush()
+    return cursor

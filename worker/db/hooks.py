@@ -32,3 +32,17 @@ def list_hook_registrations(session: Session, *, target: str | None = None) -> l
     return list(
         session.exec(statement.order_by(col(HookRegistration.target), col(HookRegistration.event))).all()
     )
+
+
+def delete_hook_registration(session: Session, *, target: str, remote_id: str) -> bool:
+    """Forget a hook we moved away or removed; False when there was no row."""
+    hook = session.exec(
+        select(HookRegistration).where(
+            HookRegistration.target == target, HookRegistration.remote_id == remote_id
+        )
+    ).first()
+    if hook is None:
+        return False
+    session.delete(hook)
+    session.flush()
+    return True

@@ -146,6 +146,38 @@ class SyncCursor(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=100)
     position: datetime | None = Field(default=None, sa_type=sa.DateTime())
     last_run_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    # a shop source's first poll reads orders changed since this (its ``start_at``, or the default
+    # bound), recorded when that poll starts; ``resync --since`` reaches further back on purpose
+    start_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    updated_at: datetime = _now_column()
+
+
+class PicqerIndexEntry(SQLModel, table=True):
+    """One Picqer order of the account, ours or not: the index that lets a first push skip the
+    look-up by reference (worker/sync/picqer_index.py)."""
+
+    __tablename__ = "picqer_index"
+
+    idorder: int = Field(sa_type=sa.BigInteger(), primary_key=True, sa_column_kwargs={"autoincrement": False})
+    reference: str | None = Field(default=None, max_length=100, index=True)
+    status: str | None = Field(default=None, max_length=20)
+    updated: datetime | None = Field(default=None, sa_type=sa.DateTime())  # Picqer's, account local time
+    seen_at: datetime = _now_column()
+
+
+class PicqerIndexState(SQLModel, table=True):
+    """How far ``picqer_index`` can be trusted: one row (``name="picqer"``)."""
+
+    __tablename__ = "picqer_index_state"
+
+    name: str = Field(primary_key=True, max_length=20)
+    # the bulk import finished: every open order, and every order made since ``covers_since``
+    imported_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    covers_since: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    # every order up to this idorder (in the window) was read by a complete listing; newer ones are
+    # read by the next refresh (``sinceid``)
+    high_water: int = Field(default=0, sa_type=sa.BigInteger())
+    refreshed_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
     updated_at: datetime = _now_column()
 
 
@@ -180,3 +212,32 @@ class HookRegistration(SQLModel, table=True):
     active: bool = True
     last_checked_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
     created_at: datetime = _now_column()
+
+
+class AccountHealth(SQLModel, table=True):
+    """Whether the Picqer account (``target="picqer"``) or a source takes our credentials.
+
+    A 401/403 (or a Picqer account URL that answers 404) is a problem of the account, not of an
+    order: the row says since when and why (never a secret), and the next success clears it.
+    """
+
+    __tablename__ = "account_health"
+
+    target: str = Field(primary_key=True, max_length=100)
+    broken_since: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    reason: str | None = Field(default=None, sa_type=sa.Text())
+    last_checked_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
+    last_ok_at: datetime | None = Field(default=None, sa_type=sa.DateTime())
+
+
+class WebhookRejection(SQLModel, table=True):
+    """Webhooks the receiver turned away, counted per target, reason and minute (kept an hour or so)."""
+
+    __tablename__ = "webhook_rejections"
+    __table_args__ = (sa.UniqueConstraint("target", "reason", "minute"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=100)
+    reason: str = Field(max_length=255)
+    minute: datetime = Field(sa_type=sa.DateTime(), index=True)
+    count: int = 0

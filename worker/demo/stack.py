@@ -26,6 +26,7 @@ from worker.demo.settings import (
     Credentials,
     demo_settings,
 )
+from worker.queue.actors import ACCOUNT_RETRY_MS
 from worker.scheduler import SchedulerTargets
 
 MIRROR_FILE = "picqer-sync-demo.db"
@@ -78,13 +79,15 @@ def start_stack(
     fulfilment_delay_ms: int = DEFAULT_FULFILMENT_DELAY_MS,
     threads: int = 4,
     picqer_timeout: float = DEFAULT_PICQER_TIMEOUT,
+    account_retry_ms: int | None = None,
 ) -> Iterator[DemoStack]:
     """Start everything ``run`` starts, against a fresh sandbox; stop it all when the block ends.
 
     ``database_url`` defaults to a fresh SQLite file in ``workdir`` (one left by an earlier demo is
     removed: the new sandbox hands out the same ids again); ``redis_client`` switches the queue, the
     request budget and the order locks to Redis (the e2e tests pass a real one);
-    ``picqer_timeout`` is the Picqer client's timeout in seconds.
+    ``picqer_timeout`` is the Picqer client's timeout in seconds; ``account_retry_ms`` how long
+    work that met a refused key waits (production: a minute).
     """
     from sandbox.app import create_sandbox_app
 
@@ -110,7 +113,12 @@ def start_stack(
         )
         upgrade_database(url)
         app = stack.enter_context(
-            build_app(settings, redis=redis_client, fulfilment_delay_ms=fulfilment_delay_ms)
+            build_app(
+                settings,
+                redis=redis_client,
+                fulfilment_delay_ms=fulfilment_delay_ms,
+                account_retry_ms=ACCOUNT_RETRY_MS if account_retry_ms is None else account_retry_ms,
+            )
         )
         # a short idle wait: delayed messages (the fulfilment report) and stop() come round sooner
         worker = app.start_worker(threads, worker_timeout_ms=WORKER_TIMEOUT_MS)

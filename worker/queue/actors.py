@@ -9,6 +9,9 @@ Retries are driven by the error tree (``worker/errors.py``), through dramatiq's 
 * ``RateLimited`` -> :class:`RateLimitRetry` (a ``dramatiq.Retry``) after Picqer's wait, with
   jitter; the actor's ``retry_when`` does not count it against ``max_retries``, up to
   ``max_rate_limit_waits`` of them, so a message stuck on 429s still ends;
+* ``AccountUnavailable`` (Picqer or the shop refuses our key, see ``worker/sync/health.py``) ->
+  :class:`AccountRetry` after ``account_retry_ms``, never counted: the message waits for the key to
+  be fixed, however long that takes, and no order is failed for it;
 * other ``RetriableError`` (and anything unexpected) -> dramatiq's backoff, up to ``max_retries``;
 * ``FatalError`` / ``SkippableError`` -> ``throws``: no retry; the use case recorded the reason
   and the dead-letter actor records it again if it did not.
@@ -35,7 +38,8 @@ from worker.db.models import utcnow
 from worker.errors import FatalError, RateLimited, SkippableError
 from worker.logging import get_logger
 from worker.queue.broker import QUEUE_NAME
-from worker.queue.middleware import DEAD_LETTER_ACTOR, RateLimitRetry
+from worker.queue.middleware import DEAD_LETTER_ACTOR, AccountRetry, RateLimitRetry
+from worker.sync.health import ACCOUNT_RETRY_SECONDS, AccountUnavailable
 from worker.sync.inbox import PICQER_INBOX_SOURCE
 from worker.sync.outcomes import EventOutcome, PushKind, PushOutcome
 from worker.sync.repair import Repaired
@@ -51,6 +55,8 @@ MAX_RATE_LIMIT_WAITS = 50
 # Picqer sends picklists.shipments.created and orders.completed at the same moment; reporting the
 # fulfilment a little later lets the tracking code land in the mirror first
 FULFILMENT_DELAY_MS = 10_000
+# work that met a refused key comes back after this long, so it resumes within a minute of the fix
+ACCOUNT_RETRY_MS = int(ACCOUNT_RETRY_SECONDS * SECOND)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,14 +114,17 @@ class ActorOptions:
         the message by the actor) are taken off again, so only real failures spend ``max_retries``
         (the message's own, when it was sent with one).
         """
+        if isinstance(error, AccountRetry):
+            return True  # the account is broken, not the message: wait for the fix
         message = CurrentMessage.get_current_message()
         options = message.options if message is not None else {}
+        account_waits = int(options.get("account_waits", 0))
         waits = int(options.get("rate_limit_waits", 0))  # this failure included, when a 429
         if isinstance(error, RateLimitRetry):
             if waits <= self.max_rate_limit_waits:
                 return True
             waits -= 1  # past the allowance: this 429 spends a retry like any failure
-        free = min(waits, self.max_rate_limit_waits)
+        free = min(waits, self.max_rate_limit_waits) + account_waits
         return retries - free < int(options.get("max_retries", self.max_retries))
 
 
@@ -142,15 +151,23 @@ def rate_limit_delay_ms(error: RateLimited) -> int:
     return wait + random.randint(0, max(1, min(SECOND, wait // 5)))
 
 
-def _waits_out_429s(fn: Callable[P, R]) -> Callable[P, R]:
+def _count_on_message(option: str) -> None:
+    message = CurrentMessage.get_current_message()
+    if message is not None:  # counted for the actor's retry_when
+        message.options[option] = int(message.options.get(option, 0)) + 1
+
+
+def _waits_out_429s(fn: Callable[P, R], *, account_retry_ms: int = ACCOUNT_RETRY_MS) -> Callable[P, R]:
     @functools.wraps(fn)  # keeps the name and signature (the log context reads the parameter names)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except AccountUnavailable as error:
+            _count_on_message("account_waits")
+            jitter = random.randint(0, max(1, account_retry_ms // 10))
+            raise AccountRetry(error.reason, delay=account_retry_ms + jitter) from error
         except RateLimited as error:
-            message = CurrentMessage.get_current_message()
-            if message is not None:  # counted for the actor's retry_when
-                message.options["rate_limit_waits"] = int(message.options.get("rate_limit_waits", 0)) + 1
+            _count_on_message("rate_limit_waits")
             raise RateLimitRetry(str(error), delay=rate_limit_delay_ms(error)) from error
 
     return wrapper
@@ -197,11 +214,12 @@ def declare_actors(
     handlers: Handlers,
     *,
     fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
+    account_retry_ms: int = ACCOUNT_RETRY_MS,
 ) -> Actors:
     """Declare every actor on ``broker`` (never on dramatiq's implicit global broker).
 
     ``fulfilment_delay_ms``: the wait between an order's completion and its fulfilment report (the
-    demo and tests use a short one).
+    demo and tests use a short one); ``account_retry_ms``: the wait of work that met a refused key.
     """
 
     def declare(fn: Callable[..., None], options: ActorOptions) -> Any:
@@ -212,7 +230,7 @@ def declare_actors(
             throws=THROWS,
             **options.as_kwargs(),
         )
-        return decorator(_waits_out_429s(fn))
+        return decorator(_waits_out_429s(fn, account_retry_ms=account_retry_ms))
 
     def process_shop_event(inbox_id: int) -> None:
         applied = handlers.process_shop_event(inbox_id)

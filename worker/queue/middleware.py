@@ -29,6 +29,11 @@ class RateLimitRetry(dramatiq.Retry):
     """Raised by an actor after a 429: come back after ``delay`` ms (see ``worker.queue.actors``)."""
 
 
+class AccountRetry(dramatiq.Retry):
+    """Raised by an actor when Picqer or the shop refuses our key: come back after ``delay`` ms,
+    never counted as a failure (see ``worker.sync.health``)."""
+
+
 def failure_reason(error: BaseException) -> str:
     """:func:`worker.sync.reasons.failure_reason`, and the words for an actor's time limit."""
     if isinstance(error, TimeLimitExceeded):
@@ -137,6 +142,8 @@ class MessageMetrics(Middleware):
             outcome = "failed"
         elif isinstance(exception, RateLimitRetry):
             outcome = "rate_limited"
+        elif isinstance(exception, AccountRetry):
+            outcome = "account_unavailable"
         else:
             outcome = "retried"
         metrics.MESSAGES.labels(message.actor_name, outcome).inc()

@@ -32,6 +32,7 @@ from worker.receiver.webhooks import (
     find_webhook_source,
     reject,
 )
+from worker.sync.health import list_broken
 from worker.sync.inbox import Enqueue
 
 log = get_logger(__name__)
@@ -79,9 +80,10 @@ def create_receiver_app(
         try:
             return await read_body(request, limit)
         except BodyTooLarge:
-            return reject(target, 413, f"the body is larger than {limit} bytes")
+            status, reason = 413, f"the body is larger than {limit} bytes"
         except InvalidContentLength:
-            return reject(target, 400, "the Content-Length header is not a number")
+            status, reason = 400, "the Content-Length header is not a number"
+        return await run_in_threadpool(reject, target, status, reason, engine=engine)
 
     @app.post("/webhooks/picqer", status_code=202)
     async def picqer_webhook(request: Request) -> Response:
@@ -100,7 +102,10 @@ def create_receiver_app(
         if source is None:
             # one metric label for every unknown name: a caller must not mint label values
             log.info("webhook_unknown_source", name=name[:100])
-            return _json(reject("unknown-source", 404, "unknown or disabled source"))
+            answer = await run_in_threadpool(
+                reject, "unknown-source", 404, "unknown or disabled source", engine=engine
+            )
+            return _json(answer)
         try:
             platform = platforms(source.platform)
         except ConfigError as error:
@@ -141,6 +146,15 @@ def create_receiver_app(
             checks["queue"] = "ok"
         except Exception as error:
             checks["queue"] = f"unavailable ({type(error).__name__})"
+        if checks["database"] == "ok":
+            # an account or source that refuses our key: nothing syncs until a person fixes it
+            try:
+                broken = await run_in_threadpool(list_broken, engine)
+            except sa.exc.SQLAlchemyError as error:
+                broken = []
+                checks["accounts"] = f"unknown ({type(error).__name__})"
+            for account in broken:
+                checks[f"account:{account.target}"] = f"broken since {account.broken_since}: {account.reason}"
         ready = all(value == "ok" for value in checks.values())
         if not ready:
             log.warning("not_ready", **checks)

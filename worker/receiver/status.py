@@ -1,5 +1,6 @@
-"""What ``status`` and the status page show: per source cursor and lag, orders by state, failures
-with their reasons, the inbox, queue depth and hook health.
+"""What ``status`` and the status page show: first the accounts and sources that are broken or
+rejecting webhooks, then per source cursor and lag, orders by state, failures with their reasons,
+the orders a person must decide on, the inbox, queue depth and hook health.
 
 Built from the mirror only (no call to Picqer or a shop), so it answers while they are down. It never
 holds a secret, an address or a payload: orders are named by source and reference.
@@ -23,6 +24,9 @@ from worker.config import Settings
 from worker.db import cursors, hooks, orders
 from worker.db.models import InboxEvent, utcnow
 from worker.db.session import session_scope
+from worker.sync.failures import list_needing_person
+from worker.sync.health import list_broken
+from worker.sync.rejections import recent_rejections
 
 MAX_FAILURES_SHOWN = 50
 
@@ -36,6 +40,9 @@ class SourceStatus:
     last_poll_at: datetime | None
     lag_seconds: float | None  # now - cursor: how stale the poll's view of the shop may be
     orders_by_state: dict[str, int]
+    # the first poll's bound: the source's ``start_at``, or the default recorded by its first poll
+    # (None: not polled yet, and 7 days before the first poll will be used)
+    start_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,17 @@ class FailureStatus:
     step: str | None
     reason: str
     updated_at: datetime
+    state: str = "failed"  # failed; or paused, conflict: a person decides (``failures resolve ID``)
+
+
+@dataclass(frozen=True)
+class ProblemStatus:
+    """An account or source problem, shown above everything else: no order moves until it is fixed."""
+
+    target: str
+    problem: str  # "broken" (refuses our key) or "rejecting" (its webhooks are turned away)
+    detail: str
+    since: datetime | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,8 @@ class StatusReport:
     hooks: list[HookStatus]
     queue_depth: dict[str, int] | None  # None: the queue could not be read
     notes: list[str] = field(default_factory=list)
+    problems: list[ProblemStatus] = field(default_factory=list)  # accounts and sources, at the top
+    needs_person: list[FailureStatus] = field(default_factory=list)  # paused orders and conflicts
 
     def as_json(self) -> dict[str, Any]:
         def convert(value: Any) -> Any:
@@ -118,6 +138,7 @@ def build_status_report(
                     last_poll_at=cursor.last_run_at if cursor else None,
                     lag_seconds=(now - position).total_seconds() if position else None,
                     orders_by_state=orders.count_by_state(session, source=source.name),
+                    start_at=source.start_at or (cursor.start_at if cursor else None),
                 )
             )
         reconcile = cursors.get_cursor(session, source=cursors.PICQER_CURSOR)
@@ -152,6 +173,30 @@ def build_status_report(
             for hook in hooks.list_hook_registrations(session)
         ]
         by_state = orders.count_by_state(session)
+        needs_person = [
+            FailureStatus(
+                order_id=order.id or 0,
+                source=order.source,
+                reference=order.reference,
+                step=order.failed_step,
+                reason=order.note or order.last_error or "no reason recorded",
+                updated_at=order.updated_at,
+                state=order.sync_state,
+            )
+            for order in list_needing_person(session, limit=MAX_FAILURES_SHOWN)
+        ]
+    problems = [
+        ProblemStatus(
+            target=account.target,
+            problem="broken",
+            detail=account.reason,
+            since=datetime.fromisoformat(account.broken_since) if account.broken_since else None,
+        )
+        for account in list_broken(engine)
+    ] + [
+        ProblemStatus(target=found.target, problem="rejecting", detail=found.describe(), since=found.last_at)
+        for found in recent_rejections(engine, now=now)
+    ]
     depth: dict[str, int] | None = None
     if queue_depths is not None:
         try:
@@ -170,6 +215,8 @@ def build_status_report(
         hooks=hook_rows,
         queue_depth=depth,
         notes=notes,
+        problems=problems,
+        needs_person=needs_person,
     )
 
 
@@ -189,6 +236,7 @@ def _source_row(source: SourceStatus, states: list[str]) -> list[str]:
     return [
         source.name + ("" if source.enabled else " (disabled)"),
         source.platform,
+        _when(source.start_at) if source.start_at else "7 days before the first poll",
         _when(source.cursor),
         format_lag(source.lag_seconds),
         *[str(source.orders_by_state.get(state, 0)) for state in states],
@@ -227,7 +275,13 @@ def render_status_html(report: StatusReport) -> str:
             orders_by_state=", ".join(f"{k}: {v}" for k, v in sorted(report.orders_by_state.items())),
             source_rows=[_source_row(source, states) for source in report.sources],
             failure_rows=[
-                [f.source, f.reference, f.step or "-", f.reason, _when(f.updated_at)] for f in report.failures
+                [f.order_id, f.source, f.reference, f.step or "-", f.reason, _when(f.updated_at)]
+                for f in report.failures
+            ],
+            problem_rows=[[p.target, p.problem, p.detail, _when(p.since)] for p in report.problems],
+            person_rows=[
+                [f.order_id, f.source, f.reference, f.state, f.reason, _when(f.updated_at)]
+                for f in report.needs_person
             ],
             hook_rows=[
                 [h.target, h.event, h.address, "yes" if h.active else "NO", _when(h.last_checked_at)]

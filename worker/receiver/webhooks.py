@@ -23,6 +23,7 @@ from worker.config import Settings, SourceSettings
 from worker.errors import ConfigError, WebhookRejected
 from worker.logging import get_logger
 from worker.sync.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload, store_event
+from worker.sync.rejections import count_rejection
 
 log = get_logger(__name__)
 
@@ -35,10 +36,13 @@ class Answer:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def reject(target: str, status: int, reason: str) -> Answer:
-    """Log a rejected webhook (reason and target only) and answer ``status``."""
+def reject(target: str, status: int, reason: str, *, engine: Engine | None = None) -> Answer:
+    """Log a rejected webhook (reason and target only) and answer ``status``; with ``engine``, count
+    it in the mirror too, for ``status`` and the status page (worker/sync/rejections.py)."""
     log.warning("webhook_rejected", target=target, status=status, reason=reason)
     metrics.WEBHOOKS.labels(target, f"rejected_{status}").inc()
+    if engine is not None:
+        count_rejection(engine, target=target, reason=reason)
     return Answer(status, {"error": reason})
 
 
@@ -49,14 +53,16 @@ def accept_picqer_webhook(
     secret = settings.picqer.webhook_secret.get_secret_value()
     if not secret:
         # accepting unsigned events would let anyone move the mirror; hooks sync sets a secret
-        return reject(PICQER_TARGET, 401, "no picqer.webhook_secret is configured to check signatures")
+        return reject(
+            PICQER_TARGET, 401, "no picqer.webhook_secret is configured to check signatures", engine=engine
+        )
     if not verify_signature(raw, signature, secret):
         reason = "missing X-Picqer-Signature" if not signature else "X-Picqer-Signature does not match"
-        return reject(PICQER_TARGET, 401, reason)
+        return reject(PICQER_TARGET, 401, reason, engine=engine)
     try:
         event = parse_event(raw)
     except WebhookRejected as error:
-        return reject(PICQER_TARGET, error.status, error.reason)
+        return reject(PICQER_TARGET, error.status, error.reason, engine=engine)
     # parse_event has decoded the body as JSON, so it is valid UTF-8
     return store_and_enqueue(
         PICQER_TARGET,
@@ -91,15 +97,19 @@ def accept_shop_webhook(
     target = source.name
     if platform.verify_webhook is None:
         return reject(
-            target, 404, f"source {source.name!r} ({platform.name}) sends no webhooks; it is polled instead"
+            target,
+            404,
+            f"source {source.name!r} ({platform.name}) sends no webhooks; it is polled instead",
+            engine=engine,
         )
     try:
         webhook = platform.verify_webhook(raw, headers, source)
     except WebhookRejected as error:
-        return reject(target, error.status if error.status in (400, 401) else 400, error.reason)
+        status = error.status if error.status in (400, 401) else 400
+        return reject(target, status, error.reason, engine=engine)
     except Exception as error:  # a parser bug on odd input must still not become a 500
         log.error("webhook_parse_error", target=target, error_type=type(error).__name__)
-        return reject(target, 400, "the webhook body could not be read")
+        return reject(target, 400, "the webhook body could not be read", engine=engine)
     if webhook.is_ping:
         log.info("webhook_ping", target=target)
         metrics.WEBHOOKS.labels(target, "ping").inc()

@@ -1,7 +1,8 @@
-"""Find the Picqer order an earlier, unfinished create may have made, and link it to its row.
+"""Find the Picqer order an earlier, unfinished create (or anyone else) made, and link it to its row.
 
 Picqer has no idempotency key on ``POST /orders`` (facts sheet §8.1): after a create whose outcome
-is unknown, the order is looked up by ``reference`` before anything is created again.
+is unknown, and before a first create the Picqer index cannot vouch for
+(``worker/sync/picqer_index.py``), the order is looked up by ``reference``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from worker.db.models import Order, SyncState, SyncStep
 from worker.db.session import session_scope
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
+from worker.sync.picqer_index import note_seen
 from worker.sync.record import record
 
 log = get_logger(__name__)
@@ -45,15 +47,18 @@ def _evidently_other(candidate: PicqerOrder, sent: dict[str, Any] | None) -> boo
     return bool(sent_email and found_email and sent_email != found_email)
 
 
-def pick_candidate(ctx: SyncContext, candidates: list[PicqerOrder], *, order: Order) -> PicqerOrder | None:
+def pick_candidate(
+    ctx: SyncContext,
+    candidates: list[PicqerOrder],
+    *,
+    order: Order,
+    expected: dict[str, Any] | None = None,
+) -> PicqerOrder | None:
     """The live order among ``candidates`` that no other mirror row owns (oldest first) and that
-    matches what we sent, when we know what we sent."""
+    matches what we sent (or, before a first create, the ``expected`` draft), when we know it."""
+    sent = expected if expected is not None else order.pushed_draft
     live = sorted(
-        (
-            c
-            for c in candidates
-            if c.status != PicqerStatus.CANCELLED and not _evidently_other(c, order.pushed_draft)
-        ),
+        (c for c in candidates if c.status != PicqerStatus.CANCELLED and not _evidently_other(c, sent)),
         key=lambda c: c.idorder,
     )
     if not live:
@@ -78,7 +83,12 @@ def pick_candidate(ctx: SyncContext, candidates: list[PicqerOrder], *, order: Or
 
 
 def adopt(
-    ctx: SyncContext, order: Order, picqer: PicqerOrder, *, pushed_draft: dict[str, object] | None
+    ctx: SyncContext,
+    order: Order,
+    picqer: PicqerOrder,
+    *,
+    pushed_draft: dict[str, object] | None,
+    pushed_draft_hash: str | None = None,
 ) -> Order:
     """Link ``picqer`` to the row; the step follows Picqer's status (concept: tags and process remain)."""
     processed = picqer.status is not None and picqer.status not in UNPROCESSED_STATUSES
@@ -93,6 +103,8 @@ def adopt(
         fields.update(sync_state=SyncState.SYNCED, last_error=None, failed_step=None)
     if pushed_draft is not None:
         fields["pushed_draft"] = pushed_draft
+    if pushed_draft_hash is not None:
+        fields["pushed_draft_hash"] = pushed_draft_hash
     adopted = record(ctx, order, **fields)
     log.info(
         "order_adopted",
@@ -105,10 +117,21 @@ def adopt(
 
 
 def adopt_by_reference(
-    ctx: SyncContext, order: Order, *, pushed_draft: dict[str, object] | None
+    ctx: SyncContext,
+    order: Order,
+    *,
+    pushed_draft: dict[str, object] | None,
+    expected: dict[str, Any] | None = None,
+    pushed_draft_hash: str | None = None,
 ) -> Order | None:
-    """Look the order up in Picqer by reference; link and return the row when found."""
-    found = pick_candidate(ctx, ctx.picqer.find_orders_by_reference(order.reference), order=order)
+    """Look the order up in Picqer by reference; link and return the row when found.
+
+    ``expected``: before a first create, the draft we would send (what a candidate must match).
+    """
+    candidates = ctx.picqer.find_orders_by_reference(order.reference)
+    with session_scope(ctx.engine) as session:
+        note_seen(session, candidates)
+    found = pick_candidate(ctx, candidates, order=order, expected=expected)
     if found is None:
         return None
-    return adopt(ctx, order, found, pushed_draft=pushed_draft)
+    return adopt(ctx, order, found, pushed_draft=pushed_draft, pushed_draft_hash=pushed_draft_hash)

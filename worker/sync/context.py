@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -18,6 +19,17 @@ from worker.db.models import utcnow
 from worker.errors import ConfigError
 from worker.infra.locks import OrderLockFactory
 from worker.sync.tags import TagCache
+
+
+@dataclass
+class IndexMemory:
+    """What this process knows of the Picqer index (worker/sync/picqer_index.py): whether it has
+    refreshed the index itself since it started, and the last Picqer order it created, whose
+    absence from the index means the mirror lost writes (restored from a backup)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    refreshed_at: datetime | None = None
+    last_created: int | None = None
 
 
 @dataclass
@@ -37,6 +49,7 @@ class SyncContext:
     # what the worker processes share about each shop (a Shopify token, its cost bucket); None: this
     # process's memory only (``adapters.shared.MEMORY_STORE``), right without Redis
     shop_state: SharedStore | None = None
+    index_memory: IndexMemory = field(default_factory=IndexMemory)
 
     def source_settings(self, name: str) -> SourceSettings | None:
         try:

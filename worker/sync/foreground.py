@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from adapters.retry import FOREGROUND, call_with_retries
+from worker.sync.health import AccountUnavailable
 
 T = TypeVar("T")
 
@@ -24,5 +25,13 @@ def run_with_retries(
     attempts: int = FOREGROUND.attempts,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """``work()``, retried on ``RetriableError``; raises the last error when attempts run out."""
-    return call_with_retries(work, policy=replace(FOREGROUND, attempts=attempts), sleep=sleep)
+    """``work()``, retried on ``RetriableError``; raises the last error when attempts run out.
+
+    A refused key (``AccountUnavailable``) is raised at once: waiting here does not fix it.
+    """
+    return call_with_retries(
+        work,
+        policy=replace(FOREGROUND, attempts=attempts),
+        sleep=sleep,
+        give_up_on=(AccountUnavailable,),
+    )

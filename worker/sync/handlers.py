@@ -9,11 +9,15 @@ their own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 
+from worker.db import orders
+from worker.db.session import session_scope
 from worker.sync.context import SyncContext
 from worker.sync.dead_letters import record_dead_fulfilment, record_dead_inbox_event, record_dead_push
 from worker.sync.fulfilment_report import report_fulfilment
+from worker.sync.health import AccountHealth
 from worker.sync.outcomes import EventOutcome, PushOutcome
 from worker.sync.picqer_events import process_picqer_event
 from worker.sync.polling import poll_source
@@ -22,20 +26,32 @@ from worker.sync.shop_events import AppliedShopEvent, fetch_and_push, process_sh
 
 
 class SyncHandlers:
-    def __init__(self, ctx: SyncContext) -> None:
+    """``health`` records the accounts that refuse our credentials (one per process, shared with the
+    Picqer client's :class:`~worker.sync.health.PicqerAccountGuard`)."""
+
+    def __init__(self, ctx: SyncContext, *, health: AccountHealth | None = None) -> None:
         self.ctx = ctx
+        self.health = health if health is not None else AccountHealth(ctx.engine)
 
     def process_shop_event(self, inbox_id: int) -> AppliedShopEvent | None:
-        return process_shop_event(self.ctx, inbox_id)
+        return process_shop_event(self.ctx, inbox_id, health=self.health)
 
     def process_picqer_event(self, inbox_id: int) -> EventOutcome | None:
         return process_picqer_event(self.ctx, inbox_id)
 
     def push_shop_order(self, source: str, shop_order_id: str) -> PushOutcome:
-        return fetch_and_push(self.ctx, self.ctx.settings.source(source), shop_order_id)
+        settings = self.ctx.settings.source(source)
+        with self.health.guard(source):
+            pushed = fetch_and_push(self.ctx, settings, shop_order_id)
+        self.health.ok(source)  # the shop answered the fetch
+        return pushed
 
     def report_fulfilment(self, order_row_id: int) -> bool:
-        return report_fulfilment(self.ctx, order_row_id)
+        with session_scope(self.ctx.engine) as session:
+            row = orders.get_order_by_id(session, order_id=order_row_id)
+            source = row.source if row is not None else None
+        with self.health.guard(source) if source is not None else nullcontext():
+            return report_fulfilment(self.ctx, order_row_id)
 
     def poll_source(
         self,
@@ -45,14 +61,17 @@ class SyncHandlers:
         on_outcome: Callable[[PushOutcome], None],
     ) -> None:
         settings = self.ctx.settings.source(source)
-        poll_source(
-            self.ctx,
-            settings,
-            platform=self.ctx.platform(settings),
-            open_source=self.ctx.open_source,
-            defer_push=defer_push,
-            on_outcome=on_outcome,
-        )
+        # a refused key ends the poll before its cursor moves (AccountUnavailable is a 429 of sorts)
+        with self.health.guard(source):
+            poll_source(
+                self.ctx,
+                settings,
+                platform=self.ctx.platform(settings),
+                open_source=self.ctx.open_source,
+                defer_push=defer_push,
+                on_outcome=on_outcome,
+            )
+        self.health.ok(source)
 
     def reconcile(self, since: datetime | None) -> Repaired:
         return reconcile_and_resume(self.ctx, since)

@@ -1,7 +1,9 @@
 """Hook health: the Picqer hooks (and shop webhooks) that feed the receiver.
 
-``sync_picqer_hooks`` and ``sync_shop_webhooks`` (the ``hooks sync`` command) make them exist,
-active, signed with our secret and pointing at ``{public_url}/webhooks/...``; both are idempotent.
+``hooks sync`` reconciles them (``worker/sync/hook_reconcile.py``: ours at an old address are moved,
+ours no longer needed removed, hooks not ours never touched). ``sync_picqer_hooks`` and
+``sync_shop_webhooks`` only add and reactivate at the current address, idempotently (the demo, and
+the scheduler through ``check_hook_health``).
 ``check_hook_health`` (the scheduler) only repairs what exists: Picqer deactivates a hook after
 repeated failed deliveries (facts sheet §5.5), so an inactive one of ours is reactivated; a missing
 one is logged, never created behind the operator's back (``public_url`` may not be reachable from
@@ -38,15 +40,19 @@ PICQER_HOOK_EVENTS = (
     "picklists.shipments.created",
 )
 PICQER_TARGET = PICQER
+HOOK_NAME_PREFIX = "picqer-sync "  # every hook we create in Picqer is named this plus its event
 
 
 @dataclass(frozen=True)
 class HookResult:
     target: str  # "picqer" or a source name
     event: str
-    action: str  # ok, created, reactivated, replaced, missing, failed
+    # sync/check: ok, created, reactivated, replaced, missing, failed; a plan (``plan_hooks``):
+    # keep, create, move, replace, reactivate, remove (and failed once applied)
+    action: str
     remote_id: str | None = None
     detail: str | None = None
+    address: str | None = None  # where the hook points (after the step, for a plan)
 
 
 def picqer_hook_address(settings: Settings) -> str:
@@ -57,7 +63,7 @@ def source_hook_address(settings: Settings, source: SourceSettings) -> str:
     return settings.public_url.rstrip("/") + f"/webhooks/sources/{source.name}"
 
 
-def _secret_differs(hook: Hook, secret: str) -> bool:
+def secret_differs(hook: Hook, secret: str) -> bool:
     # Picqer answers the secret as a boolean (set or not) or echoes it; only a definite "no" or a
     # different string means its signatures would fail our check
     return hook.secret is False or (isinstance(hook.secret, str) and hook.secret != secret)
@@ -93,15 +99,15 @@ def sync_picqer_hooks(client: PicqerClient, engine: Engine, *, address: str, sec
         active = next((hook for hook in ours if hook.active), None)
         hook = active or (ours[0] if ours else None)
         try:
-            if hook is not None and _secret_differs(hook, secret):
+            if hook is not None and secret_differs(hook, secret):
                 client.delete_hook(hook.idhook)
                 hook = client.create_hook(
-                    name=f"picqer-sync {event}", event=event, address=address, secret=secret
+                    name=HOOK_NAME_PREFIX + event, event=event, address=address, secret=secret
                 )
                 action = "replaced"
             elif hook is None:
                 hook = client.create_hook(
-                    name=f"picqer-sync {event}", event=event, address=address, secret=secret
+                    name=HOOK_NAME_PREFIX + event, event=event, address=address, secret=secret
                 )
                 action = "created"
             elif not hook.active:

@@ -4,6 +4,10 @@ Webhooks are hints, polling is the truth (PRODUCT.md, behaviour 6). The window s
 ``poll_overlap_seconds`` before the cursor, so orders written late (or stamped by a shop clock a
 little behind ours) are read again; pushing an order twice is a no-op. The cursor moves to the
 time this run *started*, never past it, and only after the whole listing was read.
+
+A first poll (no cursor yet) does not push the shop's whole past: it reads orders changed since
+the source's ``start_at``, or ``DEFAULT_START_LOOKBACK`` before that first poll; the bound is
+recorded with the cursor (``status`` shows it). ``resync --since`` reaches further back on purpose.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from adapters.platform import ShopPlatform
 from adapters.source import OrderSource
@@ -24,6 +30,8 @@ from worker.sync.outcomes import PushKind, PushOutcome
 from worker.sync.shop_orders import map_and_push
 
 log = get_logger(__name__)
+
+DEFAULT_START_LOOKBACK = timedelta(days=7)  # a source without ``start_at``: its first poll's reach
 
 
 @dataclass
@@ -54,7 +62,10 @@ def poll_source(
     with session_scope(ctx.engine) as session:
         cursor = cursors.get_cursor(session, source=source.name)
         position = cursor.position if cursor else None
-    since = position - timedelta(seconds=source.poll_overlap_seconds) if position else None
+        if position is not None:
+            since: datetime | None = position - timedelta(seconds=source.poll_overlap_seconds)
+        else:
+            since = start_bound(session, source, now=started)
     summary = PollSummary(source=source.name, since=since)
     shop = open_source(source)
     try:
@@ -90,3 +101,19 @@ def poll_source(
         deferred=summary.deferred,
     )
     return summary
+
+
+def start_bound(session: Session, source: SourceSettings, *, now: datetime, record: bool = True) -> datetime:
+    """Where ``source``'s first poll starts: its ``start_at``, else the bound recorded by an earlier
+    first poll, else ``DEFAULT_START_LOOKBACK`` before ``now``; recorded (unless ``record`` is false,
+    as in a dry run) for the next run and ``status``."""
+    cursor = cursors.get_cursor(session, source=source.name)
+    if source.start_at is not None:
+        bound = source.start_at
+    elif cursor is not None and cursor.start_at is not None:
+        bound = cursor.start_at
+    else:
+        bound = now - DEFAULT_START_LOOKBACK
+    if record:
+        cursors.record_start(session, source=source.name, start_at=bound)
+    return bound

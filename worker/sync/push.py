@@ -3,8 +3,13 @@
 Each step is committed to the mirror before and after its Picqer call, so a retry (after a
 timeout, a crash, a deploy) resumes at the step that did not finish. A create whose outcome is
 unknown is resolved by looking the order up by ``reference`` before creating again, and pushes of
-one order are serialised by the context's order lock. On the happy path, with the tag cache warm,
-a push costs exactly ``2 + len(tags)`` Picqer requests.
+one order are serialised by the context's order lock.
+
+Before a first create the Picqer index (``worker/sync/picqer_index.py``) is asked whether Picqer
+may already hold the order (an empty or restored mirror, another deployment, another connector):
+when it may, the order is looked up by ``reference`` and adopted; when the index vouches that it
+does not, the create goes ahead with no look-up. On that happy path, with the tag cache warm and
+the index fresh, a push costs exactly ``2 + len(tags)`` Picqer requests.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from worker.sync.adopt import adopt_by_reference
 from worker.sync.changes import apply_shop_changes
 from worker.sync.context import SyncContext
 from worker.sync.outcomes import PushKind, PushOutcome, outcome
+from worker.sync.picqer_index import Verdict, check_reference, note_created
 from worker.sync.record import draft_hash, draft_json, record
 from worker.sync.shop_state import cancel_in_picqer, skip_unready
 
@@ -162,7 +168,9 @@ def _push_ready(ctx: SyncContext, order: Order, mapped: MappedOrder) -> PushOutc
     adopted_tags: set[int] | None = None
     try:
         if order.idorder is None:
-            order, adopted_tags = _create(ctx, order, draft)
+            order, adopted_tags = _create(
+                ctx, order, draft, shop_created_at=naive_utc(mapped.shop_created_at)
+            )
         if order.sync_step in (SyncStep.CREATED, SyncStep.TAGGING):
             order = _tag(ctx, order, draft, known=adopted_tags)
         if order.sync_step in (SyncStep.TAGGED, SyncStep.PROCESSING):
@@ -187,12 +195,23 @@ def _push_ready(ctx: SyncContext, order: Order, mapped: MappedOrder) -> PushOutc
     return outcome(order, PushKind.PUSHED)
 
 
-def _create(ctx: SyncContext, order: Order, draft: OrderDraft) -> tuple[Order, set[int] | None]:
+def _create(
+    ctx: SyncContext, order: Order, draft: OrderDraft, *, shop_created_at: datetime | None
+) -> tuple[Order, set[int] | None]:
     if order.sync_step == SyncStep.CREATING:
         # an earlier create has no known outcome (timeout, 5xx, the worker died): look first
         adopted = adopt_by_reference(ctx, order, pushed_draft=None)
         if adopted is not None:
             return adopted, None  # its tags are unknown: _tag asks Picqer
+    elif check_reference(ctx, order.reference, shop_created_at=shop_created_at) is not Verdict.ABSENT:
+        # Picqer may hold it already (the mirror is new or restored, another deployment or
+        # connector made it): adopt it when it is this order, as the adoption rules tell
+        sent = draft_json(draft)
+        adopted = adopt_by_reference(
+            ctx, order, pushed_draft=sent, expected=sent, pushed_draft_hash=draft_hash(draft)
+        )
+        if adopted is not None:
+            return adopted, None
     # the draft is stored with the step: if this create's outcome turns out unknown and the
     # order is adopted later, this is what Picqer holds
     order = record(
@@ -230,6 +249,7 @@ def _record_created(ctx: SyncContext, order: Order, draft: OrderDraft, created: 
             picqer_status=created.status,
             picqer_updated=created.updated,
         )
+        note_created(session, ctx, created)
         orders.replace_lines(
             session,
             order_id=order_id,

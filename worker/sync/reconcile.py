@@ -2,7 +2,8 @@
 
 Hooks are hints (PRODUCT.md, behaviour 6): a scheduled reconcile repairs whatever a lost or
 deactivated hook missed, and adopts Picqer orders whose create we never saw answered (a row with
-that reference and no idorder).
+that reference and no idorder). It also keeps the Picqer index fresh (``worker/sync/picqer_index.py``):
+it refreshes it first (building it when the mirror has none) and records every order it reads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from worker.logging import get_logger
 from worker.sync.adopt import adopt, pick_candidate
 from worker.sync.context import SyncContext
 from worker.sync.foreground import run_with_retries
+from worker.sync.picqer_index import note_seen, refresh_index
 from worker.sync.status import apply_order_state
 
 log = get_logger(__name__)
@@ -63,6 +65,7 @@ def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSumma
                 else ctx.clock() - FIRST_RUN_LOOKBACK
             )
     summary = ReconcileSummary(since=since)
+    refresh_index(ctx)
     newest: datetime | None = None
     for picqer in _orders(ctx, since):
         summary.seen += 1
@@ -111,6 +114,7 @@ def _pages(ctx: SyncContext, **filters: Any) -> Iterator[PicqerOrder]:
 
 def _reconcile_one(ctx: SyncContext, picqer: PicqerOrder, summary: ReconcileSummary) -> None:
     with session_scope(ctx.engine) as session:
+        note_seen(session, [picqer])
         order = orders.get_order_by_idorder(session, idorder=picqer.idorder)
         candidates = (
             orders.find_unlinked_by_reference(session, reference=picqer.reference)

@@ -9,8 +9,10 @@ Which orders:
 - ``since``: every order changed since then (the cursor is not touched: a window the operator
   picked says nothing about what the scheduled poll has seen);
 - neither: like the scheduled poll, from the source's cursor minus ``poll_overlap_seconds``, or
-  every order when there is no cursor yet. Only then does the cursor move, by the poll's rule: to
-  the time this run *started*, and only after the whole listing was read.
+  from the source's start bound when there is no cursor yet (``start_at``, or 7 days before the
+  first poll: ``worker/sync/polling.py: start_bound``), never the shop's whole past. Only then does
+  the cursor move, by the poll's rule: to the time this run *started*, and only after the whole
+  listing was read.
 
 A dry run maps each order and compares it with the mirror: it sends nothing to Picqer, writes
 nothing to the mirror and never moves the cursor; it only reads the shop and the mirror.
@@ -39,6 +41,7 @@ from worker.sync.changes import changed_fields, lines_changed
 from worker.sync.context import SyncContext
 from worker.sync.foreground import run_with_retries
 from worker.sync.outcomes import PushKind, PushOutcome
+from worker.sync.polling import start_bound
 from worker.sync.push import mapped_fingerprint, naive_utc
 from worker.sync.record import draft_hash
 from worker.sync.shop_orders import mapping_rules, order_number_of, push_shop_order_now, shop_order_id_of
@@ -50,7 +53,7 @@ log = get_logger(__name__)
 class WindowBasis(StrEnum):
     GIVEN = "given"  # --since
     CURSOR = "cursor"  # the source's cursor minus its overlap window
-    EVERYTHING = "everything"  # no cursor yet: every order the shop lists
+    START = "start"  # no cursor yet: from the source's start bound, as a first poll
     ORDERS = "orders"  # --order ID...: no listing at all
 
 
@@ -69,8 +72,8 @@ class ResyncWindow:
             return (
                 f"orders changed since {moment} (the poll cursor minus its {self.overlap_seconds} s overlap)"
             )
-        if self.basis is WindowBasis.EVERYTHING:
-            return "every order of the shop (no poll cursor yet)"
+        if self.basis is WindowBasis.START:
+            return f"orders changed since {moment} (no poll cursor yet: the source's start bound)"
         return "the given orders (--order)"
 
 
@@ -144,7 +147,12 @@ def parse_since(text: str) -> datetime:
 
 
 def resync_window(
-    ctx: SyncContext, source: SourceSettings, *, since: datetime | None, order_ids: Sequence[str]
+    ctx: SyncContext,
+    source: SourceSettings,
+    *,
+    since: datetime | None,
+    order_ids: Sequence[str],
+    dry_run: bool = False,
 ) -> ResyncWindow:
     """Which orders a run looks at; see the module docstring."""
     if order_ids:
@@ -154,8 +162,9 @@ def resync_window(
     with session_scope(ctx.engine) as session:
         cursor = cursors.get_cursor(session, source=source.name)
         position = cursor.position if cursor else None
-    if position is None:
-        return ResyncWindow(WindowBasis.EVERYTHING)
+        if position is None:
+            bound = start_bound(session, source, now=ctx.clock(), record=not dry_run)
+            return ResyncWindow(WindowBasis.START, bound)
     overlap = source.poll_overlap_seconds
     return ResyncWindow(WindowBasis.CURSOR, position - timedelta(seconds=overlap), overlap)
 
@@ -173,7 +182,7 @@ def resync_source(
     sleep: Callable[[float], None] | None = None,
 ) -> ResyncReport:
     """One resync of ``source``; ``on_line`` hears of each order as it is done (the progress bar)."""
-    window = resync_window(ctx, source, since=since, order_ids=order_ids)
+    window = resync_window(ctx, source, since=since, order_ids=order_ids, dry_run=dry_run)
     report = ResyncReport(source=source.name, window=window, dry_run=dry_run, started_at=ctx.clock())
     retry_options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     shop = open_source(source)
@@ -195,11 +204,7 @@ def resync_source(
         log.warning("resync_listing_stopped", source=source.name, reason=error.reason)
     finally:
         shop.close()
-    if (
-        window.basis in (WindowBasis.CURSOR, WindowBasis.EVERYTHING)
-        and not dry_run
-        and not report.listing_error
-    ):
+    if window.basis in (WindowBasis.CURSOR, WindowBasis.START) and not dry_run and not report.listing_error:
         with session_scope(ctx.engine) as session:
             cursors.set_cursor(session, source=source.name, position=report.started_at, ran_at=ctx.clock())
         report.cursor_moved_to = report.started_at

@@ -8,6 +8,7 @@ cancelled in Picqer when it was ever pushed.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from worker.db import orders
 from worker.db.session import session_scope
 from worker.sync import inbox
 from worker.sync.context import SyncContext
+from worker.sync.health import AccountHealth
 from worker.sync.outcomes import PushOutcome
 from worker.sync.push import push_order
 from worker.sync.reasons import failure_reason
@@ -29,10 +31,14 @@ class AppliedShopEvent:
     outcome: PushOutcome | None = None  # None when there was nothing to push
 
 
-def process_shop_event(ctx: SyncContext, inbox_id: int) -> AppliedShopEvent | None:
+def process_shop_event(
+    ctx: SyncContext, inbox_id: int, *, health: AccountHealth | None = None
+) -> AppliedShopEvent | None:
     """Apply the stored shop webhook ``inbox_id``; None when it is gone or was applied already.
 
-    A failed attempt is counted on the row, with its reason, and the error raised for a retry.
+    A failed attempt is counted on the row, with its reason, and the error raised for a retry. A
+    shop that refuses our credentials is recorded in ``health`` and raises ``AccountUnavailable``
+    (the row stays pending, no order fails).
     """
     row = inbox.load_unprocessed(ctx.engine, inbox_id)
     if row is None:
@@ -40,24 +46,27 @@ def process_shop_event(ctx: SyncContext, inbox_id: int) -> AppliedShopEvent | No
     source = ctx.settings.source(row.source)  # ConfigError (fatal) when it was removed
     event = inbox.parse_shop_event_payload(row.payload)
     try:
-        if event.deleted:
-            outcome = cancel_deleted_order(ctx, source, event.shop_order_id)
-        elif event.order is not None:
-            shop_order_id = event.shop_order_id or str(event.order.get("id"))
-            platform = ctx.platform(source)
-            if platform.needs_full_order is not None and platform.needs_full_order(event.order):
-                outcome = fetch_and_push(ctx, source, shop_order_id)
-            else:
-                outcome = map_and_push(ctx, platform, source, event.order, shop_order_id)
-        elif event.shop_order_id is not None:
-            outcome = fetch_and_push(ctx, source, event.shop_order_id)
-        else:
-            outcome = None
+        with health.guard(source.name) if health is not None else nullcontext():
+            outcome = _apply(ctx, source, event)
     except Exception as error:
         inbox.record_attempt(ctx.engine, inbox_id=inbox_id, error=failure_reason(error))
         raise
     inbox.mark_processed(ctx.engine, inbox_id=inbox_id)
     return AppliedShopEvent(received_at=row.received_at, outcome=outcome)
+
+
+def _apply(ctx: SyncContext, source: SourceSettings, event: inbox.ShopEvent) -> PushOutcome | None:
+    if event.deleted:
+        return cancel_deleted_order(ctx, source, event.shop_order_id)
+    if event.order is not None:
+        shop_order_id = event.shop_order_id or str(event.order.get("id"))
+        platform = ctx.platform(source)
+        if platform.needs_full_order is not None and platform.needs_full_order(event.order):
+            return fetch_and_push(ctx, source, shop_order_id)
+        return map_and_push(ctx, platform, source, event.order, shop_order_id)
+    if event.shop_order_id is not None:
+        return fetch_and_push(ctx, source, event.shop_order_id)
+    return None
 
 
 def fetch_and_push(ctx: SyncContext, source: SourceSettings, shop_order_id: str) -> PushOutcome:
