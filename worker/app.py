@@ -43,7 +43,7 @@ from worker.sync.fulfilment import orders_to_fulfil
 from worker.sync.handlers import SyncHandlers
 from worker.sync.health import AccountHealth, PicqerAccountGuard, check_accounts
 from worker.sync.hooks import check_hook_health
-from worker.sync.inbox import InboxSweeper
+from worker.sync.inbox import InboxSweeper, enqueue_noting_failures
 from worker.sync.tags import TagCache, shared_tag_cache
 
 if TYPE_CHECKING:
@@ -115,13 +115,20 @@ class App:
 
     def receiver(self) -> FastAPI:
         """The receiver app: it enqueues stored events on this queue and reports its health."""
-        from worker.receiver.app import create_receiver_app
+        from worker.receiver.app import create_receiver_app, receiver_timeouts
 
         actors = self.actors  # declared now, not by the first webhook's thread
+        engine = self.engine
+        if engine in self._owned and engine.url.database not in (None, "", ":memory:"):
+            # its own pool with short timeouts: a sick database gets a 503 within seconds
+            engine = make_engine(self.settings.database_url, timeouts=receiver_timeouts(self.settings))
+            self._owned.append(engine)
         return create_receiver_app(
             self.settings,
-            engine=self.engine,
-            enqueue=actors.enqueue_inbox,
+            engine=engine,
+            # a failed enqueue is noted on the stored row: the scheduler's ``inbox-requeue`` enqueues
+            # it within seconds of the queue's return
+            enqueue=enqueue_noting_failures(self.engine, actors.enqueue_inbox),
             queue_ping=self.ping_queue,
             queue_depths=self.queue_depths,
         )
@@ -139,6 +146,7 @@ class App:
             poll_source=actors.poll_source.send,
             reconcile=lambda: actors.enqueue_reconcile(None),
             sweep_inbox=sweeper.sweep,
+            requeue_inbox=sweeper.requeue_not_enqueued,
             sweep_fulfilment=sweep_fulfilment,
             check_hooks=lambda: check_hook_health(self.context),
             check_accounts=lambda: check_accounts(

@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     inbox_sweep_interval_seconds: int = Field(default=60, ge=1)
     hook_check_interval_seconds: int = Field(default=900, ge=5)
     max_webhook_bytes: int = 1024 * 1024
+    # bounds on a sick database (one that accepts connections but never answers): with these
+    # defaults a webhook is answered 503 within 3 s (Shopify gives up after 5 s) and /readyz within 2 s
+    database_connect_timeout_seconds: int = Field(default=2, ge=1)  # PostgreSQL connect_timeout
+    database_pool_timeout_seconds: float = Field(default=2.0, gt=0)  # wait for a pooled connection
+    # the receiver's connections: PostgreSQL statement_timeout; on SQLite the busy timeout
+    receiver_statement_timeout_seconds: float = Field(default=2.0, gt=0)
+    # all database work of one webhook answer; past it the answer is 503 and the sender retries
+    receiver_deadline_seconds: float = Field(default=2.5, gt=0)
+    readiness_timeout_seconds: float = Field(default=1.5, gt=0)  # each /readyz check
     picqer: PicqerSettings = Field(default_factory=PicqerSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
 

@@ -7,6 +7,8 @@ It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the wo
 * ``reconcile`` every ``reconcile_interval_seconds``, and the fulfilment sweep with it (completed
   orders the shop has not heard of yet);
 * ``inbox-sweep`` every ``inbox_sweep_interval_seconds``: webhooks stored but never processed;
+* ``inbox-requeue`` every ``INBOX_REQUEUE_SECONDS``: webhooks stored but whose enqueue failed (the
+  receiver answered 503 while the queue was away), enqueued within seconds of the queue's return;
 * ``accounts`` every minute: each account that refused our key is probed, and orders a refused
   key failed are retried once it works (``worker/sync/health.py``);
 * ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated, and
@@ -34,6 +36,7 @@ log = get_logger(__name__)
 LOCK_SHARE = 0.9  # a firing holds its job's lock for this share of the interval
 MAX_IDLE_SECONDS = 5.0  # wake up at least this often to notice the stop event
 ACCOUNT_CHECK_SECONDS = 60.0  # a fixed key is noticed within a minute
+INBOX_REQUEUE_SECONDS = 10.0  # a webhook stored while the queue was away moves this soon after it returns
 
 
 @dataclass
@@ -73,6 +76,8 @@ class SchedulerTargets:
     check_hooks: Callable[[], object]
     # probe the accounts that refused our key; retry what a refused key failed (worker.sync.health)
     check_accounts: Callable[[], object] | None = None
+    # enqueue the stored webhooks whose enqueue failed (worker.sync.inbox.InboxSweeper.requeue_not_enqueued)
+    requeue_inbox: Callable[[], object] | None = None
 
 
 def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
@@ -93,6 +98,8 @@ def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
     ]
     if targets.check_accounts is not None:
         jobs.append(Job("accounts", ACCOUNT_CHECK_SECONDS, targets.check_accounts))
+    if targets.requeue_inbox is not None:
+        jobs.append(Job("inbox-requeue", INBOX_REQUEUE_SECONDS, targets.requeue_inbox))
     return jobs
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 
 from pydantic import ValidationError
 
 from adapters.errors import WebhookRejected
+from adapters.jsonbody import load_json_body
 from adapters.picqer.models import PicqerEvent
 
 __all__ = ["ENVELOPE_KEYS", "SIGNATURE_HEADER", "PicqerEvent", "parse_event", "sign", "verify_signature"]
@@ -38,10 +38,8 @@ def verify_signature(raw: bytes, header: str | None, secret: str) -> bool:
 
 def parse_event(raw: bytes) -> PicqerEvent:
     """The envelope ``{idhook, name, event, event_triggered_at, data}``; ``WebhookRejected`` otherwise."""
-    try:
-        envelope = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise WebhookRejected("Picqer webhook body is not JSON", status=400) from None
+    # UTF-8 only, bounded nesting, no NUL: a signed body that can never be stored is a 400
+    envelope = load_json_body(raw, "Picqer webhook body")
     if not isinstance(envelope, dict):
         raise WebhookRejected("Picqer webhook body is not a JSON object", status=400)
     missing = [key for key in ENVELOPE_KEYS if key not in envelope]

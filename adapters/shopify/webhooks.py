@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from adapters.errors import WebhookRejected
+from adapters.jsonbody import load_json_body
 from adapters.platform import NeedsFullOrder, ShopWebhook
 from adapters.settings import ShopConnection
 from adapters.webhooks import accepted_secrets, hmac_sha256, sign
@@ -40,10 +40,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
     topic = shopify_header(headers, "topic")
     if not topic:
         raise WebhookRejected("shopify webhook without a topic header", status=400)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected("shopify webhook body is not JSON", status=400) from None
+    body = load_json_body(raw, "shopify webhook body")
     if not isinstance(body, dict):
         raise WebhookRejected("shopify webhook body is not a JSON object", status=400)
 

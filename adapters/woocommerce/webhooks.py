@@ -9,12 +9,12 @@ any re-serialisation changes the bytes. When a webhook is created Woo POSTs the 
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from adapters.errors import WebhookRejected
+from adapters.jsonbody import load_json_body
 from adapters.platform import NeedsFullOrder, ShopWebhook
 from adapters.settings import ShopConnection
 from adapters.types import WOOCOMMERCE
@@ -64,10 +64,7 @@ def _signature_matches(raw: bytes, signature: str, settings: ShopConnection) -> 
 
 
 def _parse(raw: bytes, headers: Mapping[str, str]) -> ShopWebhook:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected("the webhook body is not JSON", status=400) from None
+    body = load_json_body(raw)
     if not isinstance(body, dict):
         raise WebhookRejected("the webhook body is not a JSON object", status=400)
     topic = headers.get(TOPIC_HEADER) or _topic_from_parts(headers)

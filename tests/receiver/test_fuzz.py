@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
 
 from adapters.picqer.webhooks import sign as picqer_sign
 from adapters.shopify.webhooks import sign as shopify_sign
@@ -108,3 +109,52 @@ def test_the_real_sample_bodies_are_accepted(client: TestClient) -> None:
             "X-WC-Webhook-Delivery-ID": f"sample-{index}",
         }
         assert _post(client, "/webhooks/sources/woo", body, headers).status_code == 202
+
+
+# signed bodies that can never be stored: deep nesting, other encodings, NUL characters
+nul_text = st.text(max_size=10).map(lambda text: text + "\x00")
+malformed_bodies = st.one_of(
+    st.tuples(st.integers(65, 3000), json_values).map(
+        lambda pair: b"[" * pair[0] + json.dumps(pair[1]).encode() + b"]" * pair[0]
+    ),
+    st.tuples(st.sampled_from(["utf-16", "utf-16-be", "utf-32", "utf-8-sig"]), json_values).map(
+        lambda pair: json.dumps({"id": 1, "data": pair[1]}).encode(pair[0])
+    ),
+    st.fixed_dictionaries({"id": st.integers(1, 10**12), "updated_at": nul_text, "data": json_values}).map(
+        lambda value: json.dumps(value).encode()
+    ),
+    st.fixed_dictionaries(
+        {
+            "idhook": st.integers(1, 10**6),
+            "event": nul_text,
+            "event_triggered_at": st.just("x"),
+            "data": st.just({}),
+        }
+    ).map(lambda value: json.dumps(value).encode()),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=malformed_bodies, endpoint=st.sampled_from(["picqer", "shopify", "woocommerce"]))
+def test_signed_malformed_bodies_get_4xx_on_each_database(engine: Engine, body: bytes, endpoint: str) -> None:
+    client = TestClient(
+        create_receiver_app(
+            make_settings(max_webhook_bytes=16384), engine=engine, enqueue=lambda source, inbox_id: None
+        ),
+        raise_server_exceptions=False,
+    )
+    if endpoint == "picqer":
+        path, headers = "/webhooks/picqer", {"X-Picqer-Signature": picqer_sign(body, WEBHOOK_SECRET)}
+    elif endpoint == "shopify":
+        path = "/webhooks/sources/shop-nl"
+        headers = {
+            "X-Shopify-Hmac-Sha256": shopify_sign(body, SHOP_SECRET),
+            "X-Shopify-Topic": "orders/updated",
+        }
+    else:
+        path = "/webhooks/sources/woo"
+        headers = {
+            "X-WC-Webhook-Signature": woo_sign(body, SHOP_SECRET),
+            "X-WC-Webhook-Topic": "order.updated",
+        }
+    assert _post(client, path, body, headers).status_code in (400, 413)

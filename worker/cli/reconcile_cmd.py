@@ -34,7 +34,7 @@ def reconcile(
     summary, resumed = repaired.summary, repaired.resumed
     table = Table(title="reconcile")
     table.add_column("since")
-    for name in ("read", "updated", "adopted", "not ours", "completed", "resumed"):
+    for name in ("read", "updated", "adopted", "not ours", "completed", "resumed", "skipped (locked)"):
         table.add_column(name, justify="right")
     table.add_row(
         summary.since.strftime("%Y-%m-%d %H:%M:%S") if summary.since else "open orders only",
@@ -44,8 +44,15 @@ def reconcile(
         str(summary.unknown),
         str(len(summary.newly_completed)),
         str(sum(outcome.kind == "pushed" for outcome in resumed)),
+        str(len(summary.skipped_locked)),
     )
     Console().print(table)
+    if summary.skipped_locked:
+        Console().print(
+            f"skipped {len(summary.skipped_locked)} locked order(s) (mirror ids "
+            f"{', '.join(map(str, summary.skipped_locked))}): another worker holds them; "
+            "the next reconcile adopts them"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -5,24 +5,40 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from worker.db.models import HookRegistration, utcnow
+from worker.db.upsert import dialect_insert
 
 
 def upsert_hook_registration(
     session: Session, *, target: str, remote_id: str, event: str, address: str, active: bool
 ) -> HookRegistration:
-    """Record a hook as seen now (created or checked)."""
-    hook = session.exec(
-        select(HookRegistration).where(
-            HookRegistration.target == target, HookRegistration.remote_id == remote_id
+    """Record a hook as seen now (created or checked); one ``INSERT ... ON CONFLICT DO UPDATE``, so
+    two hook checks at once cannot collide on (target, remote_id)."""
+    now = utcnow()
+    insert = dialect_insert(session, HookRegistration).values(
+        target=target,
+        remote_id=remote_id,
+        event=event,
+        address=address,
+        active=active,
+        last_checked_at=now,
+        created_at=now,
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["target", "remote_id"],
+            set_={
+                "event": insert.excluded.event,
+                "address": insert.excluded.address,
+                "active": insert.excluded.active,
+                "last_checked_at": insert.excluded.last_checked_at,
+            },
         )
-    ).first() or HookRegistration(target=target, remote_id=remote_id, event=event, address=address)
-    hook.event = event
-    hook.address = address
-    hook.active = active
-    hook.last_checked_at = utcnow()
-    session.add(hook)
-    session.flush()
-    return hook
+    )
+    return session.exec(
+        select(HookRegistration)
+        .where(HookRegistration.target == target, HookRegistration.remote_id == remote_id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def list_hook_registrations(session: Session, *, target: str | None = None) -> list[HookRegistration]:

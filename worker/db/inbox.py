@@ -63,3 +63,33 @@ def list_unprocessed(session: Session, *, received_before: datetime, limit: int 
         .limit(limit)
     )
     return list(session.exec(statement).all())
+
+
+def mark_not_enqueued(session: Session, *, inbox_id: int, reason: str) -> None:
+    """Note that the event was stored but its enqueue failed (the receiver answered 503)."""
+    event = session.get(InboxEvent, inbox_id)
+    if event is not None and event.processed_at is None and event.attempts == 0:
+        event.error = reason
+        session.add(event)
+
+
+def list_not_enqueued(session: Session, *, marker: str, limit: int = 100) -> list[InboxEvent]:
+    """Unprocessed, never attempted events whose ``error`` starts with ``marker``, oldest first."""
+    statement = (
+        select(InboxEvent)
+        .where(
+            col(InboxEvent.processed_at).is_(None),
+            InboxEvent.attempts == 0,
+            col(InboxEvent.error).startswith(marker),
+        )
+        .order_by(col(InboxEvent.received_at), col(InboxEvent.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())
+
+
+def clear_not_enqueued(session: Session, *, inbox_id: int, marker: str) -> None:
+    event = session.get(InboxEvent, inbox_id)
+    if event is not None and event.error is not None and event.error.startswith(marker):
+        event.error = None
+        session.add(event)

@@ -7,19 +7,17 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from adapters.picqer.status import PicqerStatus
 from worker.db.models import Order, OrderLine, Picklist, Shipment, SyncState, utcnow
-from worker.errors import ConfigError
+from worker.db.upsert import dialect_insert
 
 
 def ensure_order(
     session: Session, *, source: str, shop_order_id: str, shop_order_number: str, reference: str
 ) -> Order:
     """The row of this shop order, inserted first when missing (safe when two workers race)."""
-    dialect = session.get_bind().dialect.name
     values = {
         "source": source,
         "shop_order_id": shop_order_id,
@@ -31,14 +29,7 @@ def ensure_order(
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }
-    insert: Any
-    if dialect == "postgresql":
-        insert = postgresql.insert(Order).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        insert = sqlite.insert(Order).values(**values).on_conflict_do_nothing()
-    else:  # make_engine accepts any URL; the mirror's upsert speaks only these two dialects
-        raise ConfigError(f"the mirror needs SQLite or PostgreSQL, not {dialect}")
-    session.execute(insert)
+    session.execute(dialect_insert(session, Order).values(**values).on_conflict_do_nothing())
     order = get_order(session, source=source, shop_order_id=shop_order_id)
     assert order is not None  # inserted above or by the worker we raced
     return order
@@ -100,18 +91,34 @@ def upsert_picklist(
     status: str | None,
     updated: datetime | None,
 ) -> Picklist:
-    """Insert or refresh a picklist; an older ``updated`` never overwrites a newer one."""
-    picklist = session.exec(select(Picklist).where(Picklist.idpicklist == idpicklist)).first()
-    if picklist is None:
-        picklist = Picklist(order_id=order_id, idpicklist=idpicklist)
-    elif picklist.updated is not None and updated is not None and updated < picklist.updated:
-        return picklist
-    picklist.picklistid = picklistid or picklist.picklistid
-    picklist.status = status or picklist.status
-    picklist.updated = updated or picklist.updated
-    session.add(picklist)
-    session.flush()
-    return picklist
+    """Insert or refresh a picklist; an older ``updated`` never overwrites a newer one.
+
+    One statement (``INSERT ... ON CONFLICT (idpicklist) DO UPDATE``), so two jobs storing the same
+    picklist at once both succeed instead of one failing on ``uq_picklists_idpicklist``.
+    """
+    table = Picklist.__table__  # type: ignore[attr-defined]
+    insert = dialect_insert(session, Picklist).values(
+        order_id=order_id,
+        idpicklist=idpicklist,
+        picklistid=picklistid or None,
+        status=status or None,
+        updated=updated,
+    )
+    stored, new = table.c, insert.excluded
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[stored.idpicklist],
+            set_={
+                "picklistid": sa.func.coalesce(new.picklistid, stored.picklistid),
+                "status": sa.func.coalesce(new.status, stored.status),
+                "updated": sa.func.coalesce(new.updated, stored.updated),
+            },
+            where=sa.or_(stored.updated.is_(None), new.updated.is_(None), new.updated >= stored.updated),
+        )
+    )
+    return session.exec(
+        select(Picklist).where(Picklist.idpicklist == idpicklist).execution_options(populate_existing=True)
+    ).one()
 
 
 def find_picklist(session: Session, *, idpicklist: int) -> Picklist | None:
@@ -129,18 +136,46 @@ def upsert_shipment(
     carrier: str | None,
     cancelled: bool = False,
 ) -> tuple[Shipment, bool]:
-    """Insert or refresh a shipment; returns it and whether it was new."""
-    shipment = session.exec(select(Shipment).where(Shipment.idshipment == idshipment)).first()
-    created = shipment is None
-    if shipment is None:
-        shipment = Shipment(order_id=order_id, idshipment=idshipment)
-    shipment.idpicklist = idpicklist if idpicklist is not None else shipment.idpicklist
-    shipment.trackingcode = trackingcode or shipment.trackingcode
-    shipment.trackingurl = trackingurl or shipment.trackingurl
-    shipment.carrier = carrier or shipment.carrier
-    shipment.cancelled = cancelled
-    session.add(shipment)
-    session.flush()
+    """Insert or refresh a shipment; returns it and whether it was new.
+
+    ``INSERT ... ON CONFLICT (idshipment) DO NOTHING`` first: exactly one of two racing writers
+    inserts (and reports it new); the other waits for it and then refreshes the row.
+    """
+    table = Shipment.__table__  # type: ignore[attr-defined]
+    inserted = session.execute(
+        dialect_insert(session, Shipment)
+        .values(
+            order_id=order_id,
+            idshipment=idshipment,
+            idpicklist=idpicklist,
+            trackingcode=trackingcode or None,
+            trackingurl=trackingurl or None,
+            carrier=carrier or None,
+            cancelled=cancelled,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.idshipment])
+        .returning(table.c.id)
+    ).first()
+    created = inserted is not None
+    if not created:
+        stored = table.c
+        session.execute(
+            sa.update(table)
+            .where(stored.idshipment == idshipment)
+            .values(
+                idpicklist=sa.func.coalesce(sa.literal(idpicklist, sa.BigInteger()), stored.idpicklist),
+                trackingcode=sa.func.coalesce(
+                    sa.literal(trackingcode or None, sa.String()), stored.trackingcode
+                ),
+                trackingurl=sa.func.coalesce(sa.literal(trackingurl or None, sa.Text()), stored.trackingurl),
+                carrier=sa.func.coalesce(sa.literal(carrier or None, sa.String()), stored.carrier),
+                cancelled=cancelled,
+            )
+        )
+    shipment = session.exec(
+        select(Shipment).where(Shipment.idshipment == idshipment).execution_options(populate_existing=True)
+    ).one()
     return shipment, created
 
 

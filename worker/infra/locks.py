@@ -40,7 +40,9 @@ log = get_logger(__name__)
 OrderLockFactory = Callable[[str, str], AbstractContextManager[None]]
 
 LOCK_WAIT_SECONDS = 60.0  # how long a second worker waits before it gives up and retries later
-LOCK_TTL_SECONDS = 300.0  # Redis: a push never takes this long, a dead worker's lock expires after it
+# Redis: a lease, renewed every third of it while the holder works; a killed worker's lock is free
+# within this long
+LOCK_TTL_SECONDS = 15.0
 PROCESS_LOCK_STRIPES = 256  # bounded memory: orders share a lock only when their hashes collide
 
 
@@ -158,14 +160,36 @@ class RedisOrderLocks:
         )
         if not lock.acquire():
             raise OrderLocked(f"order {source}/{shop_order_id} is locked by another worker")
+        stop = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew, args=(lock, stop, source, shop_order_id), name="order-lock-lease", daemon=True
+        )
+        renewer.start()
         try:
             yield
         finally:
+            stop.set()
+            renewer.join()
             try:
                 lock.release()
             except LockError:
                 # the lock expired under us and may be someone else's now: never delete theirs
                 log.warning("order_lock_expired", source=source, shop_order_id=shop_order_id)
+
+    def _renew(self, lock: Any, stop: threading.Event, source: str, shop_order_id: str) -> None:
+        """Extend the lease every third of its time-to-live until ``stop``; a dead process stops
+        renewing, and its lease runs out within ``ttl``."""
+        while not stop.wait(self._ttl / 3):
+            try:
+                lock.extend(self._ttl, replace_ttl=True)
+            except Exception as error:  # lost (expired and taken) or Redis away: the release says so
+                log.warning(
+                    "order_lock_renew_failed",
+                    source=source,
+                    shop_order_id=shop_order_id,
+                    error_type=type(error).__name__,
+                )
+                return
 
 
 class PostgresOrderLocks:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
+import anyio
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -20,9 +23,10 @@ from adapters.platform import ShopPlatform
 from adapters.registry import get_platform
 from worker import metrics
 from worker.config import Settings
+from worker.db.session import DatabaseTimeouts
 from worker.errors import ConfigError
 from worker.logging import get_logger
-from worker.receiver.body import BodyTooLarge, InvalidContentLength, read_body
+from worker.receiver.body import BodyTooLarge, ClientGone, InvalidContentLength, read_body
 from worker.receiver.status import build_status_report, render_status_html
 from worker.receiver.webhooks import (
     PICQER_TARGET,
@@ -34,10 +38,33 @@ from worker.receiver.webhooks import (
 )
 from worker.sync.health import list_broken
 from worker.sync.inbox import Enqueue
+from worker.sync.rejections import count_rejection
 
 log = get_logger(__name__)
 
 QueueDepths = Callable[[], Mapping[str, int]]
+T = TypeVar("T")
+
+DATABASE_TIMEOUT = Answer(503, {"error": "the database did not answer in time; retry later"})
+
+
+async def bounded(seconds: float, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)`` in a worker thread, given up after ``seconds`` (``TimeoutError``).
+
+    A thread cannot be stopped: the one given up on ends by itself once the database's own timeouts
+    (connect, pool, statement) fire; the answer does not wait for it.
+    """
+    with anyio.fail_after(seconds):
+        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs), abandon_on_cancel=True)
+
+
+def receiver_timeouts(settings: Settings) -> DatabaseTimeouts:
+    """The receiver engine's bounds on the database (settings ``database_*``/``receiver_*``)."""
+    return DatabaseTimeouts(
+        connect_seconds=settings.database_connect_timeout_seconds,
+        pool_seconds=settings.database_pool_timeout_seconds,
+        statement_seconds=settings.receiver_statement_timeout_seconds,
+    )
 
 
 def _json(answer: Answer) -> JSONResponse:
@@ -75,6 +102,24 @@ def create_receiver_app(
     app.state.settings = settings
     metrics.set_queue_depth_source(queue_depths)
     limit = settings.max_webhook_bytes
+    deadline = settings.receiver_deadline_seconds
+
+    async def rejected(target: str, status: int, reason: str) -> Answer:
+        """Reject now; count it in the mirror if the database answers in time (else only logged)."""
+        answer = reject(target, status, reason)
+        try:
+            await bounded(deadline, count_rejection, engine, target=target, reason=reason)
+        except TimeoutError:
+            log.warning("webhook_rejection_not_counted", target=target, error_type="TimeoutError")
+        return answer
+
+    async def accepted(target: str, func: Callable[..., Answer], *args: Any, **kwargs: Any) -> Answer:
+        try:
+            return await bounded(deadline, func, *args, **kwargs)
+        except TimeoutError:
+            log.error("webhook_database_timeout", target=target, seconds=deadline)
+            metrics.WEBHOOKS.labels(target, "unavailable").inc()
+            return DATABASE_TIMEOUT
 
     async def body_or_answer(request: Request, target: str) -> bytes | Answer:
         try:
@@ -83,7 +128,11 @@ def create_receiver_app(
             status, reason = 413, f"the body is larger than {limit} bytes"
         except InvalidContentLength:
             status, reason = 400, "the Content-Length header is not a number"
-        return await run_in_threadpool(reject, target, status, reason, engine=engine)
+        except ClientGone:
+            # nobody is left to read an answer: one line, no traceback, nothing stored or counted
+            log.info("webhook_client_disconnected", target=target)
+            return Answer(400, {"error": "the client disconnected before the body arrived"})
+        return await rejected(target, status, reason)
 
     @app.post("/webhooks/picqer", status_code=202)
     async def picqer_webhook(request: Request) -> Response:
@@ -91,8 +140,14 @@ def create_receiver_app(
         if isinstance(raw, Answer):
             return _json(raw)
         signature = request.headers.get(SIGNATURE_HEADER)
-        answer = await run_in_threadpool(
-            accept_picqer_webhook, raw, signature, settings=settings, engine=engine, enqueue=enqueue
+        answer = await accepted(
+            PICQER_TARGET,
+            accept_picqer_webhook,
+            raw,
+            signature,
+            settings=settings,
+            engine=engine,
+            enqueue=enqueue,
         )
         return _json(answer)
 
@@ -102,10 +157,7 @@ def create_receiver_app(
         if source is None:
             # one metric label for every unknown name: a caller must not mint label values
             log.info("webhook_unknown_source", name=name[:100])
-            answer = await run_in_threadpool(
-                reject, "unknown-source", 404, "unknown or disabled source", engine=engine
-            )
-            return _json(answer)
+            return _json(await rejected("unknown-source", 404, "unknown or disabled source"))
         try:
             platform = platforms(source.platform)
         except ConfigError as error:
@@ -123,8 +175,15 @@ def create_receiver_app(
         if isinstance(raw, Answer):
             return _json(raw)
         headers = dict(request.headers)
-        answer = await run_in_threadpool(
-            accept_shop_webhook, source, raw, headers, platform=platform, engine=engine, enqueue=enqueue
+        answer = await accepted(
+            source.name,
+            accept_shop_webhook,
+            source,
+            raw,
+            headers,
+            platform=platform,
+            engine=engine,
+            enqueue=enqueue,
         )
         return _json(answer)
 
@@ -134,23 +193,30 @@ def create_receiver_app(
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        checks: dict[str, str] = {}
-        try:
-            await run_in_threadpool(_database_ready, engine)
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"unavailable ({type(error).__name__})"
-        try:
-            if queue_ping is not None:
-                await run_in_threadpool(queue_ping)
-            checks["queue"] = "ok"
-        except Exception as error:
-            checks["queue"] = f"unavailable ({type(error).__name__})"
+        checks: dict[str, str] = {"database": "", "queue": ""}  # this order in the answer
+        # the whole probe within readiness_timeout_seconds: the database and the queue side by side
+        timeout = settings.readiness_timeout_seconds
+        started = anyio.current_time()
+
+        async def check(name: str, func: Callable[[], object] | None) -> None:
+            try:
+                if func is not None:
+                    await bounded(timeout, func)
+                checks[name] = "ok"
+            except TimeoutError:
+                checks[name] = f"unavailable (no answer within {timeout:g} s)"
+            except Exception as error:
+                checks[name] = f"unavailable ({type(error).__name__})"
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(check, "database", partial(_database_ready, engine))
+            group.start_soon(check, "queue", queue_ping)
         if checks["database"] == "ok":
             # an account or source that refuses our key: nothing syncs until a person fixes it
+            remaining = max(0.1, timeout - (anyio.current_time() - started))
             try:
-                broken = await run_in_threadpool(list_broken, engine)
-            except sa.exc.SQLAlchemyError as error:
+                broken = await bounded(remaining, list_broken, engine)
+            except (sa.exc.SQLAlchemyError, TimeoutError) as error:
                 broken = []
                 checks["accounts"] = f"unknown ({type(error).__name__})"
             for account in broken:

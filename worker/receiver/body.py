@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 
 class BodyTooLarge(Exception):
@@ -11,6 +12,10 @@ class BodyTooLarge(Exception):
 
 class InvalidContentLength(Exception):
     """``Content-Length`` is not a number: 400."""
+
+
+class ClientGone(Exception):
+    """The sender disconnected before its whole body arrived: nobody is left to answer."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -27,8 +32,11 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise BodyTooLarge
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise BodyTooLarge
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise BodyTooLarge
+    except ClientDisconnect:
+        raise ClientGone from None
     return bytes(received)

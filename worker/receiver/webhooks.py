@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from adapters.picqer.webhooks import parse_event, verify_signature
 from adapters.platform import ShopPlatform
@@ -135,6 +135,11 @@ def store_and_enqueue(
     """Commit the event to the inbox, then enqueue it; 503 when either is down."""
     try:
         stored = store_event(engine, source=source, event_key=event_key, topic=topic, payload=payload)
+    except (DataError, UnicodeEncodeError) as error:
+        # a value the database cannot hold (a NUL character in PostgreSQL text, say): the same body
+        # fails on every retry, so it is the sender's 400, never a 503 to retry
+        reason = f"the webhook holds a value the database cannot store ({type(error).__name__})"
+        return reject(target, 400, reason, engine=engine)
     except SQLAlchemyError as error:
         log.error("webhook_store_failed", target=target, error_type=type(error).__name__)
         metrics.WEBHOOKS.labels(target, "unavailable").inc()

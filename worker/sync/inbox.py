@@ -35,6 +35,9 @@ SWEEP_BATCH = 1000
 EVENT_KEY_CHARS = 255  # webhook_inbox.event_key
 TOPIC_CHARS = 100  # webhook_inbox.topic
 MAX_SWEEP_BACKOFF_STEPS = 8  # a row is swept again after grace * 2**n, n at most this
+#: ``webhook_inbox.error`` of a row stored but never enqueued (the receiver answered 503): such a
+#: row is not waiting in any queue, so it is enqueued as soon as the queue takes messages again
+NOT_ENQUEUED = "not enqueued"
 
 #: ``enqueue(inbox_source, inbox_id)``: hand a stored event to the queue
 Enqueue = Callable[[str, int], None]
@@ -167,6 +170,34 @@ def abandon(engine: Engine, *, inbox_id: int, reason: str) -> None:
             session.add(event)
 
 
+def note_not_enqueued(engine: Engine, *, inbox_id: int, error: BaseException) -> None:
+    """Mark a stored row whose enqueue failed, so :meth:`InboxSweeper.requeue_not_enqueued`
+    enqueues it within seconds of the queue's return instead of after the sweeper's grace.
+
+    Best effort: when the mark cannot be written either, the ordinary sweep still finds the row.
+    """
+    try:
+        with session_scope(engine) as session:
+            inbox_repo.mark_not_enqueued(
+                session, inbox_id=inbox_id, reason=f"{NOT_ENQUEUED}: {type(error).__name__}"
+            )
+    except Exception as mark_error:
+        log.warning("inbox_not_enqueued_mark_failed", inbox_id=inbox_id, error_type=type(mark_error).__name__)
+
+
+def enqueue_noting_failures(engine: Engine, enqueue: Enqueue) -> Enqueue:
+    """``enqueue``, and a failure noted on the row (then raised again, for the receiver's 503)."""
+
+    def wrapped(source: str, inbox_id: int) -> None:
+        try:
+            enqueue(source, inbox_id)
+        except Exception as error:
+            note_not_enqueued(engine, inbox_id=inbox_id, error=error)
+            raise
+
+    return wrapped
+
+
 @dataclass
 class InboxSweeper:
     """Re-enqueues events stored more than ``grace_seconds`` ago and still not processed.
@@ -207,4 +238,30 @@ class InboxSweeper:
         if enqueued:
             metrics.INBOX_SWEPT.inc(enqueued)
             log.info("inbox_swept", enqueued=enqueued, pending=len(rows))
+        return enqueued
+
+    def requeue_not_enqueued(self) -> int:
+        """Enqueue the rows whose first enqueue failed (the receiver answered 503), whatever their
+        age; run every few seconds, so they move within seconds of the queue's return.
+
+        A row's mark is cleared once it is enqueued; while the queue is still away the first
+        failure ends the run (the rows keep their mark for the next one).
+        """
+        with session_scope(self.engine) as session:
+            rows = [
+                (row.id, row.source)
+                for row in inbox_repo.list_not_enqueued(session, marker=NOT_ENQUEUED, limit=SWEEP_BATCH)
+            ]
+        enqueued = 0
+        try:
+            for inbox_id, source in rows:
+                assert inbox_id is not None
+                self.enqueue(source, inbox_id)
+                with session_scope(self.engine) as session:
+                    inbox_repo.clear_not_enqueued(session, inbox_id=inbox_id, marker=NOT_ENQUEUED)
+                enqueued += 1
+        finally:
+            if enqueued:
+                metrics.INBOX_SWEPT.inc(enqueued)
+                log.info("inbox_requeued_not_enqueued", enqueued=enqueued, pending=len(rows))
         return enqueued

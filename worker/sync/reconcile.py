@@ -20,6 +20,7 @@ from adapters.picqer.status import OPEN_STATUSES, PicqerStatus
 from worker.db import cursors, orders
 from worker.db.models import Order, SyncStep
 from worker.db.session import session_scope
+from worker.infra.locks import OrderLocked
 from worker.logging import get_logger
 from worker.sync.adopt import adopt, pick_candidate
 from worker.sync.context import SyncContext
@@ -48,6 +49,9 @@ class ReconcileSummary:
     unknown: int = 0  # Picqer orders that are not ours
     newly_completed: list[int] = field(default_factory=list)  # mirror ids: report fulfilment
     to_resume: list[int] = field(default_factory=list)  # mirror ids: run `retry_order` to finish the push
+    # mirror ids whose adoption was skipped: the order was locked (a push running, or a dead
+    # worker's lease not yet expired); the next run picks them up
+    skipped_locked: list[int] = field(default_factory=list)
 
 
 def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSummary:
@@ -67,11 +71,17 @@ def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSumma
     summary = ReconcileSummary(since=since)
     refresh_index(ctx)
     newest: datetime | None = None
+    held_back: datetime | None = None  # the oldest ``updated`` of an order skipped as locked
     for picqer in _orders(ctx, since):
         summary.seen += 1
         if picqer.updated is not None and (newest is None or picqer.updated > newest):
             newest = picqer.updated
+        skipped = len(summary.skipped_locked)
         _reconcile_one(ctx, picqer, summary)
+        if len(summary.skipped_locked) > skipped and picqer.updated is not None:
+            held_back = picqer.updated if held_back is None else min(held_back, picqer.updated)
+    if held_back is not None and newest is not None:
+        newest = min(newest, held_back)  # the next run reads the skipped order again
     with session_scope(ctx.engine) as session:
         cursors.set_cursor(session, source=cursors.PICQER_CURSOR, position=newest, ran_at=ctx.clock())
     log.info(
@@ -81,6 +91,7 @@ def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSumma
         adopted=summary.adopted,
         unknown=summary.unknown,
         newly_completed=len(summary.newly_completed),
+        skipped_locked=len(summary.skipped_locked),
     )
     return summary
 
@@ -123,6 +134,8 @@ def _reconcile_one(ctx: SyncContext, picqer: PicqerOrder, summary: ReconcileSumm
         )
     if order is None and len(candidates) == 1 and picqer.status != PicqerStatus.CANCELLED:
         order = _adopt(ctx, candidates[0], picqer, summary)
+        if order is None and candidates[0].id in summary.skipped_locked:
+            return  # ours, but locked: counted as skipped, not as unknown
     if order is None:
         summary.unknown += 1
         return
@@ -137,13 +150,32 @@ def _reconcile_one(ctx: SyncContext, picqer: PicqerOrder, summary: ReconcileSumm
 def _adopt(
     ctx: SyncContext, candidate: Order, picqer: PicqerOrder, summary: ReconcileSummary
 ) -> Order | None:
-    # the push of this order may be running: adopt under its lock, after a fresh look
-    with ctx.order_lock(candidate.source, candidate.shop_order_id):
-        with session_scope(ctx.engine) as session:
-            fresh = orders.get_order_by_id(session, order_id=candidate.id) if candidate.id else None
-        if fresh is None or fresh.idorder is not None or pick_candidate(ctx, [picqer], order=fresh) is None:
-            return None
-        adopted = adopt(ctx, fresh, picqer, pushed_draft=None)
+    # the push of this order may be running: adopt under its lock, after a fresh look; a lock
+    # still held (a push running, a killed worker's lease not yet expired) skips the order for
+    # this run instead of failing the whole run
+    try:
+        with ctx.order_lock(candidate.source, candidate.shop_order_id):
+            with session_scope(ctx.engine) as session:
+                fresh = orders.get_order_by_id(session, order_id=candidate.id) if candidate.id else None
+            if (
+                fresh is None
+                or fresh.idorder is not None
+                or pick_candidate(ctx, [picqer], order=fresh) is None
+            ):
+                return None
+            adopted = adopt(ctx, fresh, picqer, pushed_draft=None)
+    except OrderLocked:
+        log.warning(
+            "reconcile_skipped_locked_order",
+            order_id=candidate.id,
+            source=candidate.source,
+            shop_order_id=candidate.shop_order_id,
+            idorder=picqer.idorder,
+            reason="the order is locked by another worker; the next reconcile adopts it",
+        )
+        if candidate.id is not None:
+            summary.skipped_locked.append(candidate.id)
+        return None
     summary.adopted += 1
     if adopted.sync_step == SyncStep.CREATED and adopted.id is not None:
         summary.to_resume.append(adopted.id)  # a concept order: tags and process still to do

@@ -1,0 +1,79 @@
+"""Reading a webhook's JSON body safely: UTF-8 only, bounded nesting, no NUL or lone surrogates.
+
+A body can carry a valid signature and still be something no retry will ever store: nested so
+deep that parsing overflows the stack, in another encoding (UTF-16 with a byte-order mark), or
+holding a NUL character (PostgreSQL ``text`` cannot hold one) or a lone surrogate (not encodable
+as UTF-8). :func:`load_json_body` turns each of these into ``WebhookRejected`` (400), so the
+sender gets a 4xx and stops retrying, instead of a 5xx it retries forever.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from adapters.errors import WebhookRejected
+
+# real order webhooks nest about ten levels; anything far deeper is not an order
+MAX_JSON_DEPTH = 64
+
+# a JSON string token (skipped: brackets inside strings do not nest) or a bracket
+_TOKENS = re.compile(rb'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw`` opens more than ``limit`` nested arrays or objects (checked before parsing)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def unstorable_text(value: Any) -> bool:
+    """Whether any string (key or value) in the parsed ``value`` holds a NUL or a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def load_json_body(raw: bytes, what: str = "the webhook body") -> Any:
+    """The parsed JSON of ``raw``; ``WebhookRejected`` (400) when it cannot be stored as sent."""
+    if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise WebhookRejected(
+            f"{what} starts with a byte-order mark; only UTF-8 JSON is accepted", status=400
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected(f"{what} is not UTF-8", status=400) from None
+    if json_depth_exceeds(raw):
+        raise WebhookRejected(f"{what} nests deeper than {MAX_JSON_DEPTH} levels", status=400)
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise WebhookRejected(f"{what} is not JSON", status=400) from None
+    if unstorable_text(value):
+        raise WebhookRejected(f"{what} holds a NUL character or a lone surrogate", status=400)
+    return value
+
+
+__all__ = ["MAX_JSON_DEPTH", "json_depth_exceeds", "load_json_body", "unstorable_text"]

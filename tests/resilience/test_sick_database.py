@@ -1,0 +1,184 @@
+"""A database that accepts connections but never answers gets bounded answers: a webhook 503 within
+3 s (Shopify counts a failure after 5 s), /readyz 503 within 2 s; and the receiver recovers by
+itself when the database answers again, without a restart."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from adapters.picqer.webhooks import sign as picqer_sign
+from adapters.shopify.webhooks import sign as shopify_sign
+from tests.queue.fakes import SHOP_SECRET, WEBHOOK_SECRET, make_settings
+from worker.db.migrate import upgrade_database
+from worker.db.session import make_engine
+from worker.receiver.app import create_receiver_app, receiver_timeouts
+
+# the behaviour asked for, plus a margin for a loaded 2-core machine
+WEBHOOK_BOUND = 3.0 + 0.75
+READYZ_BOUND = 2.0 + 0.75
+
+EVENT = {
+    "idhook": 30088,
+    "name": "picqer-sync orders.status_changed",
+    "event": "orders.status_changed",
+    "event_triggered_at": "2026-01-13 09:46:30",
+    "data": {"idorder": 11, "reference": "#1001", "status": "processing"},
+}
+
+
+class SilentProxy:
+    """A TCP server on 127.0.0.1 that accepts connections and then, while ``silent``, never
+    answers; otherwise it forwards them to ``upstream`` (a real PostgreSQL)."""
+
+    def __init__(self, upstream: tuple[str, int] | None = None) -> None:
+        self.upstream = upstream
+        self.silent = True
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.port = self._server.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.silent or self.upstream is None:
+                self._held.append(client)  # open, read by nobody, answered never
+                continue
+            upstream = socket.create_connection(self.upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+        self._thread.join(timeout=2)
+        for held in self._held:
+            held.close()
+
+
+def _picqer(client: TestClient, idhook: int = 30088) -> Any:
+    body = json.dumps({**EVENT, "idhook": idhook}).encode()
+    return client.post(
+        "/webhooks/picqer", content=body, headers={"X-Picqer-Signature": picqer_sign(body, WEBHOOK_SECRET)}
+    )
+
+
+def _shopify(client: TestClient, order_id: int = 1) -> Any:
+    body = json.dumps({"id": order_id, "updated_at": "2026-01-13T10:00:00+01:00"}).encode()
+    headers = {
+        "X-Shopify-Hmac-Sha256": shopify_sign(body, SHOP_SECRET),
+        "X-Shopify-Topic": "orders/updated",
+        "X-Shopify-Webhook-Id": f"sick-{order_id}",
+    }
+    return client.post("/webhooks/sources/shop-nl", content=body, headers=headers)
+
+
+def _timed(call: Any, *args: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    response = call(*args)
+    return response, time.monotonic() - started
+
+
+def _client(engine: Engine) -> TestClient:
+    app = create_receiver_app(
+        make_settings(), engine=engine, enqueue=lambda source, inbox_id: None, queue_ping=lambda: None
+    )
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _receiver_engine(url: str) -> Engine:
+    return make_engine(url, timeouts=receiver_timeouts(make_settings()))
+
+
+@pytest.fixture
+def proxy() -> Iterator[SilentProxy]:
+    server = SilentProxy(upstream=("127.0.0.1", 5432))
+    yield server
+    server.close()
+
+
+def test_a_silent_postgresql_gets_bounded_503s(proxy: SilentProxy) -> None:
+    engine = _receiver_engine(f"postgresql://picqer:secret@127.0.0.1:{proxy.port}/picqer_sync")
+    client = _client(engine)
+    try:
+        for call in (_picqer, _shopify):
+            response, elapsed = _timed(call, client)
+            assert response.status_code == 503, response.text
+            assert elapsed < WEBHOOK_BOUND, elapsed
+        response, elapsed = _timed(client.get, "/readyz")
+        assert response.status_code == 503
+        assert response.json()["database"].startswith("unavailable")
+        assert response.json()["queue"] == "ok"
+        assert elapsed < READYZ_BOUND, elapsed
+        assert client.get("/healthz").status_code == 200  # the process itself is fine
+    finally:
+        engine.dispose()
+
+
+def test_the_receiver_recovers_when_postgresql_answers_again(proxy: SilentProxy, postgres_url: str) -> None:
+    upgrade_database(postgres_url)
+    url = sa.engine.make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
+    engine = _receiver_engine(url.render_as_string(hide_password=False))
+    client = _client(engine)
+    try:
+        assert _picqer(client).status_code == 503
+        assert client.get("/readyz").status_code == 503
+        proxy.silent = False  # the database is back
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the receiver did not recover"
+            time.sleep(0.2)
+        assert _picqer(client).status_code == 202
+        assert _shopify(client).status_code == 202
+    finally:
+        engine.dispose()
+
+
+def test_a_locked_sqlite_gets_a_bounded_503_and_recovers(sqlite_url: str) -> None:
+    upgrade_database(sqlite_url)
+    engine = _receiver_engine(sqlite_url)
+    client = _client(engine)
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # another writer that holds the lock and never lets go
+        response, elapsed = _timed(_picqer, client)
+        assert response.status_code == 503, response.text
+        assert elapsed < WEBHOOK_BOUND, elapsed
+        blocker.execute("ROLLBACK")
+        assert _picqer(client, 30089).status_code == 202
+        assert client.get("/readyz").status_code == 200
+    finally:
+        blocker.close()
+        engine.dispose()
