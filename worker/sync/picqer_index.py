@@ -103,8 +103,8 @@ def build_index(ctx: SyncContext) -> PicqerIndexState:
     covers_since = started - IMPORT_LOOKBACK
     high_water = 0
     read = 0
-    listings = [_pages(ctx, status=status) for status in OPEN_STATUSES]
-    listings.append(_pages(ctx, sincedate=covers_since - ZONE_MARGIN))
+    listings = [retried_pages(ctx, status=status) for status in OPEN_STATUSES]
+    listings.append(retried_pages(ctx, sincedate=covers_since - ZONE_MARGIN))
     for listing in listings:
         for page in listing:
             read += len(page)
@@ -133,7 +133,7 @@ def refresh_index(ctx: SyncContext) -> PicqerIndexState:
     started = utcnow()
     high_water = state.high_water
     read = 0
-    for page in _pages(ctx, sinceid=high_water):
+    for page in retried_pages(ctx, sinceid=high_water):
         read += len(page)
         high_water = max([high_water, *(order.idorder for order in page)])
         _store(ctx, page)
@@ -164,8 +164,10 @@ def _entry(order: PicqerOrder) -> IndexedOrder:
     return IndexedOrder(order.idorder, order.reference, order.status, order.updated)
 
 
-def _pages(ctx: SyncContext, **filters: Any) -> Iterator[list[PicqerOrder]]:
-    """Every page (offset by 100) of a listing, each page retried on its own."""
+def retried_pages(ctx: SyncContext, **filters: Any) -> Iterator[list[PicqerOrder]]:
+    """Every page (offset by 100) of an order listing, each page retried on its own: one 5xx on
+    page 7 of a long listing must not throw away the six pages read before it (the client itself
+    never retries)."""
     offset = 0
     while True:
         page = run_with_retries(

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from adapters.picqer.models import PicqerOrder
-from adapters.picqer.pagination import PAGE_SIZE
 from adapters.picqer.status import OPEN_STATUSES, PicqerStatus
 from worker.db import cursors, orders
 from worker.db.models import Order, SyncStep
@@ -24,8 +22,7 @@ from worker.infra.locks import OrderLocked
 from worker.logging import get_logger
 from worker.sync.adopt import adopt, pick_candidate
 from worker.sync.context import SyncContext
-from worker.sync.foreground import run_with_retries
-from worker.sync.picqer_index import note_seen, refresh_index
+from worker.sync.picqer_index import note_seen, refresh_index, retried_pages
 from worker.sync.status import apply_order_state
 
 log = get_logger(__name__)
@@ -37,7 +34,6 @@ CURSOR_OVERLAP = timedelta(minutes=10)
 # reconcile ever ran (while its hooks were lost) is still found; a few hours of zone offset between
 # Picqer's local time and our UTC clock do not matter at this scale
 FIRST_RUN_LOOKBACK = timedelta(days=7)
-PAGE_ATTEMPTS = 4  # per page; the run as a whole is retried by its actor and by the next schedule
 
 
 @dataclass
@@ -99,9 +95,9 @@ def reconcile(ctx: SyncContext, since: datetime | None = None) -> ReconcileSumma
 def _orders(ctx: SyncContext, since: datetime | None) -> Iterator[PicqerOrder]:
     """Open orders, then recently changed ones; each order once."""
     seen: set[int] = set()
-    streams = [_pages(ctx, status=status) for status in OPEN_STATUSES]
+    streams = [_listing(ctx, status=status) for status in OPEN_STATUSES]
     if since is not None:
-        streams.append(_pages(ctx, sincedate=since))
+        streams.append(_listing(ctx, sincedate=since))
     for stream in streams:
         for picqer in stream:
             if picqer.idorder not in seen:
@@ -109,18 +105,9 @@ def _orders(ctx: SyncContext, since: datetime | None) -> Iterator[PicqerOrder]:
                 yield picqer
 
 
-def _pages(ctx: SyncContext, **filters: Any) -> Iterator[PicqerOrder]:
-    """Every page of a listing, each page retried on its own: one 5xx on page 7 of a long listing
-    must not throw away the six pages read before it (the client itself never retries)."""
-    offset = 0
-    while True:
-        page = run_with_retries(
-            partial(ctx.picqer.list_orders, offset=offset, **filters), attempts=PAGE_ATTEMPTS
-        )
+def _listing(ctx: SyncContext, **filters: Any) -> Iterator[PicqerOrder]:
+    for page in retried_pages(ctx, **filters):
         yield from page
-        if len(page) < PAGE_SIZE:
-            return
-        offset += PAGE_SIZE
 
 
 def _reconcile_one(ctx: SyncContext, picqer: PicqerOrder, summary: ReconcileSummary) -> None:
