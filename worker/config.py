@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     # all database work of one webhook answer; past it the answer is 503 and the sender retries
     receiver_deadline_seconds: float = Field(default=2.5, gt=0)
     readiness_timeout_seconds: float = Field(default=1.5, gt=0)  # each /readyz check
+    # processed inbox rows (whole webhook bodies: names, addresses, emails, phone numbers) are
+    # deleted this many days after they were handled; the mirror drops the personal data of orders
+    # completed longer ago. Rows that still need work are kept until they are done.
+    inbox_retention_days: int = Field(default=14, ge=1)
+    # the fulfilment report waits this long after Picqer's shipment event before it reads the
+    # picklist: Picqer adds tracking codes to a shipment just after it is created, and a report sent
+    # before them reaches the customer without a track-and-trace link
+    fulfilment_delay_seconds: float = Field(default=10.0, ge=0)
     picqer: PicqerSettings = Field(default_factory=PicqerSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
 
