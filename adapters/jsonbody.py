@@ -2,9 +2,10 @@
 
 A body can carry a valid signature and still be something no retry will ever store: nested so
 deep that parsing overflows the stack, in another encoding (UTF-16 with a byte-order mark), or
-holding a NUL character (PostgreSQL ``text`` cannot hold one) or a lone surrogate (not encodable
-as UTF-8). :func:`load_json_body` turns each of these into ``WebhookRejected`` (400), so the
-sender gets a 4xx and stops retrying, instead of a 5xx it retries forever.
+holding a NUL character (PostgreSQL ``text`` cannot hold one), a lone surrogate (not encodable
+as UTF-8) or ``NaN``/``Infinity`` (not JSON, though Python's parser takes them).
+:func:`load_json_body` turns each of these into ``WebhookRejected`` (400), so the sender gets a
+4xx and stops retrying, instead of a 5xx it retries forever.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def unstorable_text(value: Any) -> bool:
     return False
 
 
+def _not_json(constant: str) -> Any:
+    # Python's parser takes NaN and Infinity, JSON (RFC 8259) has no such values
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def load_json_body(raw: bytes, what: str = "the webhook body") -> Any:
     """The parsed JSON of ``raw``; ``WebhookRejected`` (400) when it cannot be stored as sent."""
     if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
@@ -68,7 +74,7 @@ def load_json_body(raw: bytes, what: str = "the webhook body") -> Any:
     if json_depth_exceeds(raw):
         raise WebhookRejected(f"{what} nests deeper than {MAX_JSON_DEPTH} levels", status=400)
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise WebhookRejected(f"{what} is not JSON", status=400) from None
     if unstorable_text(value):

@@ -101,6 +101,9 @@ class OrderSource(ABC):
         shared: SharedStore | None = None,
     ) -> None:
         self.settings = settings
+        # how many orders the running listing will yield, when the platform says so on its first
+        # page (a progress bar's total); None until then, or when the platform does not tell
+        self.listing_total: int | None = None
         # what the worker processes share about this shop (a token, a cost bucket); see adapters/shared.py
         self.shared: SharedStore = shared if shared is not None else MEMORY_STORE
         if page_size is not None:
@@ -163,6 +166,10 @@ class OrderSource(ABC):
         """How long to wait after a 429."""
         return retry_after_seconds(response, DEFAULT_RATE_LIMIT_WAIT)
 
+    def total_of(self, response: httpx.Response) -> int | None:
+        """The listing's whole size, read from its first page; None when the platform does not say."""
+        return None
+
     def observe(self, response: httpx.Response) -> None:  # noqa: B027 - an optional hook, not abstract
         """Hook called with every response (Shopify reads its leaky-bucket header here)."""
 
@@ -174,6 +181,8 @@ class OrderSource(ABC):
         request: PageRequest | None = PageRequest(self.orders_path, self.listing_params(since))
         seen_pages: set[str] = set()
         seen_ids: set[str] = set()
+        self.listing_total = None
+        first_page = True
         while request is not None:
             fingerprint = request.fingerprint()
             if fingerprint in seen_pages:
@@ -182,6 +191,9 @@ class OrderSource(ABC):
                 )
             seen_pages.add(fingerprint)
             response = self.fetch_page(request)
+            if first_page:
+                self.listing_total = self.total_of(response)
+                first_page = False
             records = self.parse_page(response)
             for record in records:
                 key = str(record.get(self.primary_key))

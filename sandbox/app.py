@@ -9,19 +9,22 @@ Shared control, besides each simulator's own ``/_sandbox/<name>/...``:
     GET  /_sandbox/credentials[?shop=NAME]   every shop's credentials (or one shop's), by platform
     GET  /_sandbox/clock                     {"now": "2026-01-01T12:00:00+00:00"}
     POST /_sandbox/clock   {"advance": 3600} | {"set": "2026-01-01T12:00:00+00:00"} | {"set": null}
+
+Every control body, here and in each simulator, refuses a field it does not know with 422
+(``sandbox/bodies.py``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from sandbox.bodies import ControlBody
 from sandbox.clock import Clock
 from sandbox.delivery import WebhookDispatcher
 from sandbox.magento.simulator import MagentoSimulator
@@ -103,6 +106,27 @@ def create_sandbox_app(
     return app
 
 
+# what ``GET /_sandbox/credentials`` says of each platform's webhook secret (config key: its source)
+WEBHOOK_SECRETS = {
+    "picqer": "[picqer] webhook_secret: a value you choose; `picqer-sync hooks sync` registers each "
+    "hook with it and the simulator signs that hook's events with it",
+    "shopify": "none needed: a Dev Dashboard app's webhooks are signed with its client_secret; a "
+    "legacy app (access_token) uses the store's webhook_secret listed here",
+    "woocommerce": "webhook_secret of the source: a value you choose; `picqer-sync hooks sync` "
+    "creates the shop's webhooks with it",
+    "magento": "none: Magento sends no order webhooks; its orders are polled",
+}
+
+
+class ResetIn(ControlBody):
+    seed: bool | None = None  # None: as the app was created
+
+
+class ClockIn(ControlBody):
+    advance: float | None = None  # seconds
+    set: str | None = None  # an ISO datetime; null: follow the real time again
+
+
 def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: str | None) -> APIRouter:
     router = APIRouter(tags=["sandbox"])
 
@@ -112,7 +136,10 @@ def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: s
         every shop's, by platform and shop name; with ``?shop=NAME`` only that shop's, on every
         platform (created empty where it did not exist yet)."""
         found: dict[str, Any] = {
-            "picqer": {"api_key": api_key} if api_key else {"api_key": "any non-empty key is accepted"}
+            "picqer": {
+                "api_key": api_key or "any non-empty key is accepted",
+                "webhook_secret": WEBHOOK_SECRETS["picqer"],
+            }
         }
         for mount in mounts:
             if not isinstance(mount.simulator, IssuesCredentials):
@@ -121,12 +148,13 @@ def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: s
                 mount.simulator.shop(shop)
             issued = mount.simulator.credentials()
             found[mount.name] = issued if shop is None else {shop: issued[shop]}
+        # where each platform's webhook secret comes from: most are chosen, not issued
+        found["webhook_secrets"] = dict(WEBHOOK_SECRETS)
         return found
 
     @router.post("/reset")
-    async def reset(request: Request) -> JSONResponse:
-        body = await _json(request)
-        reseed = body.get("seed", seed) if isinstance(body, dict) else seed
+    async def reset(body: ResetIn | None = None) -> JSONResponse:
+        reseed = body.seed if body is not None and body.seed is not None else seed
         # the clock first: seeding under a clock a test had moved would stamp the demo orders then
         clock.reset()
         for mount in mounts:
@@ -140,16 +168,16 @@ def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: s
         return {"now": clock.now().isoformat()}
 
     @router.post("/clock")
-    async def set_clock(request: Request) -> JSONResponse:
-        body = await _json(request)
-        if not isinstance(body, dict) or not ({"advance", "set"} & body.keys()):
+    async def set_clock(body: ClockIn | None = None) -> JSONResponse:
+        given = body.model_fields_set if body is not None else set()
+        if body is None or not ({"advance", "set"} & given):
             return JSONResponse({"error": 'send {"advance": seconds} or {"set": "ISO datetime" | null}'}, 400)
         try:
-            if "set" in body:
-                moment = body["set"]
-                clock.set(None if moment is None else _aware(datetime.fromisoformat(str(moment))))
-            if "advance" in body:
-                clock.advance(timedelta(seconds=float(body["advance"])))
+            if "set" in given:
+                moment = body.set
+                clock.set(None if moment is None else _aware(datetime.fromisoformat(moment)))
+            if body.advance is not None:
+                clock.advance(timedelta(seconds=body.advance))
         except (TypeError, ValueError) as error:
             return JSONResponse({"error": str(error)}, 400)
         return JSONResponse({"now": clock.now().isoformat()})
@@ -159,13 +187,3 @@ def _shared_control(mounts: list[Mount], clock: Clock, *, seed: bool, api_key: s
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
-
-
-async def _json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from sandbox.bodies import ControlBody
 
 
 @dataclass
@@ -50,7 +52,7 @@ class DeliveryFaults:
     reorder: bool = False  # hold each delivery back and send it after the next one
 
 
-class DeliveryFaultsBody(BaseModel):
+class DeliveryFaultsBody(ControlBody):
     """The body of ``POST /_sandbox/<name>/webhooks/faults`` as the shop simulators validate it."""
 
     duplicate_rate: float = Field(default=0.0, ge=0, le=1)

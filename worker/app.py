@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,19 +25,14 @@ from adapters.platform import ShopPlatform
 from adapters.registry import get_platform
 from worker.config import Settings
 from worker.db.models import utcnow
-from worker.db.session import make_engine
+from worker.db.session import DatabaseTimeouts, make_engine
 from worker.infra.budget import make_budget
-from worker.infra.locks import order_locks
+from worker.infra.locks import order_locks, running_job_locks
 from worker.infra.redis import connect_redis
 from worker.infra.shared_store import RedisSharedStore
+from worker.infra.spool import RedisWebhookSpool
 from worker.queue import broker as broker_module
-from worker.queue.actors import (
-    ACCOUNT_RETRY_MS,
-    FULFILMENT_DELAY_MS,
-    Actors,
-    Handlers,
-    declare_actors,
-)
+from worker.queue.actors import ACCOUNT_RETRY_MS, FULFILMENT_DELAY_MS, Actors, Handlers, declare_actors
 from worker.scheduler import LocalJobLock, RedisJobLock, Scheduler, SchedulerTargets, build_jobs
 from worker.sync.context import SyncContext
 from worker.sync.fulfilment import orders_to_fulfil
@@ -44,6 +40,8 @@ from worker.sync.handlers import SyncHandlers
 from worker.sync.health import AccountHealth, PicqerAccountGuard, check_accounts
 from worker.sync.hooks import check_hook_health
 from worker.sync.inbox import InboxSweeper, enqueue_noting_failures
+from worker.sync.retention import prune_expired
+from worker.sync.spool import WebhookSpool, drain_spool
 from worker.sync.tags import TagCache, shared_tag_cache
 
 if TYPE_CHECKING:
@@ -113,9 +111,16 @@ class App:
 
     # -- the receiver and the scheduler --------------------------------------------------------
 
+    def webhook_spool(self) -> WebhookSpool | None:
+        """Where the receiver keeps webhooks while the database is away (Redis only)."""
+        if self.redis is None:
+            return None
+        return RedisWebhookSpool(self.redis, namespace=self.settings.redis_namespace)
+
     def receiver(self) -> FastAPI:
         """The receiver app: it enqueues stored events on this queue and reports its health."""
         from worker.receiver.app import create_receiver_app, receiver_timeouts
+        from worker.receiver.gate import ThreadGate
 
         actors = self.actors  # declared now, not by the first webhook's thread
         engine = self.engine
@@ -131,12 +136,15 @@ class App:
             enqueue=enqueue_noting_failures(self.engine, actors.enqueue_inbox),
             queue_ping=self.ping_queue,
             queue_depths=self.queue_depths,
+            spool=self.webhook_spool(),
+            gate=ThreadGate(self.settings.receiver_max_in_flight),
         )
 
     def scheduler_targets(self) -> SchedulerTargets:
         """The scheduler's jobs bound to this process's actors and mirror."""
         actors = self.actors
         sweeper = InboxSweeper(self.engine, actors.enqueue_inbox)
+        spool = self.webhook_spool()
 
         def sweep_fulfilment() -> None:
             for task in orders_to_fulfil(self.engine):
@@ -147,6 +155,17 @@ class App:
             reconcile=lambda: actors.enqueue_reconcile(None),
             sweep_inbox=sweeper.sweep,
             requeue_inbox=sweeper.requeue_not_enqueued,
+            prune_personal_data=lambda: prune_expired(self.engine, self.settings),
+            drain_spool=(
+                None
+                if spool is None
+                else partial(
+                    drain_spool,
+                    spool,
+                    engine=self.engine,
+                    enqueue=enqueue_noting_failures(self.engine, actors.enqueue_inbox),
+                )
+            ),
             sweep_fulfilment=sweep_fulfilment,
             check_hooks=lambda: check_hook_health(self.context),
             check_accounts=lambda: check_accounts(
@@ -198,7 +217,7 @@ def build_app(
     clock: Callable[[], datetime] | None = None,
     platforms: Callable[[str], ShopPlatform] = get_platform,
     handlers: Handlers | None = None,
-    fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
+    fulfilment_delay_ms: int | None = None,
     account_retry_ms: int = ACCOUNT_RETRY_MS,
 ) -> App:
     """Build the process's objects from ``settings``; any part given is used instead (and left open).
@@ -209,11 +228,14 @@ def build_app(
     an in-memory database. ``handlers`` replaces the use cases behind the actors (queue tests).
     The Picqer client built here reports a refused key to the app's :class:`AccountHealth`;
     ``account_retry_ms`` is how long work that met one waits before it tries again.
+    ``fulfilment_delay_ms`` overrides ``settings.fulfilment_delay_seconds`` (the demo's is shorter).
     """
     owned: list[Any] = []
     if engine is None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, timeouts=worker_timeouts(settings))
         owned.append(engine)
+    if fulfilment_delay_ms is None:
+        fulfilment_delay_ms = int(settings.fulfilment_delay_seconds * 1000)
     health = AccountHealth(engine, retry_after=account_retry_ms / 1000)
     if redis is None and settings.redis_url:
         redis = connect_redis(settings)
@@ -244,9 +266,27 @@ def build_app(
         redis=redis,
         picqer=picqer_client,
         context=context,
-        handlers=handlers if handlers is not None else SyncHandlers(context, health=health),
+        handlers=handlers
+        if handlers is not None
+        else SyncHandlers(
+            context,
+            health=health,
+            running=running_job_locks(redis, namespace=settings.redis_namespace),
+        ),
         health=health,
         fulfilment_delay_ms=fulfilment_delay_ms,
         account_retry_ms=account_retry_ms,
         _owned=owned,
+    )
+
+
+def worker_timeouts(settings: Settings) -> DatabaseTimeouts:
+    """The process's own engine: a database that refuses or never answers a connection fails the
+    work within seconds (connect and pool timeouts), and the actor tries again a few seconds later
+    (``worker.queue.actors``); ``make_engine``'s ``pool_pre_ping`` drops the connections an outage
+    broke, so the first try after it succeeds. No statement timeout: a reconcile's queries may be
+    long, and the actor's time limit bounds them."""
+    return DatabaseTimeouts(
+        connect_seconds=settings.database_connect_timeout_seconds,
+        pool_seconds=settings.database_pool_timeout_seconds,
     )

@@ -6,17 +6,33 @@ TOML file (``--config FILE`` or ``PICQER_SYNC_CONFIG``). Any string value writte
 read from the environment variable ``VAR``; secrets are held as ``SecretStr`` so they print as
 ``**********`` in reprs, logs and errors.
 
+Every level is strict: an unknown key at the top, under ``[picqer]`` or in a ``[[sources]]`` entry is
+an error that names where it is (``sources[shop-nl].tagz``) and the nearest known key. With no file
+and nothing in the environment there is no configuration, and :func:`load_settings` says how to give
+one rather than start against placeholders.
+
 Nothing here is built at import time: call :func:`load_settings` (or :func:`get_settings`).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +46,16 @@ from adapters.types import PICQER
 
 CONFIG_ENV_VAR = "PICQER_SYNC_CONFIG"
 ENV_PREFIX = "env:"
+# a nested key from the environment: PICQER__URL, PICQER__API_KEY (pydantic-settings' delimiter)
+ENV_NESTED_DELIMITER = "__"
+# environment variables that amount to a configuration without a file (a container's way);
+# tuning variables alone (LOG_LEVEL, REDIS_NAMESPACE) do not
+CONFIGURING_ENV_VARS = ("DATABASE_URL", "PICQER", "SOURCES")
+NO_CONFIGURATION = (
+    "no configuration: give a config file with --config FILE or PICQER_SYNC_CONFIG=FILE "
+    "(deploy/config.example.toml is one to copy), or set DATABASE_URL and PICQER__URL, "
+    "PICQER__API_KEY in the environment; `picqer-sync demo` needs none"
+)
 
 ProcessingCancelPolicy = Literal["pause", "force_cancel"]
 
@@ -54,6 +80,8 @@ def _resolve_env_references(value: Any) -> Any:
 class PicqerSettings(BaseModel):
     """One Picqer account."""
 
+    model_config = ConfigDict(extra="forbid")
+
     url: str = "https://example.picqer.com/api/v1/"
     api_key: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
@@ -70,6 +98,8 @@ class PicqerSettings(BaseModel):
 
 class SourceSettings(ShopConnection):
     """One webshop whose paid orders go to Picqer: how to reach it (``ShopConnection``) and the rules."""
+
+    model_config = ConfigDict(extra="forbid")
 
     # which shop statuses count as "paid, ship it"; empty means the platform default (PRODUCT.md 1)
     paid_statuses: list[str] = Field(default_factory=list)
@@ -113,7 +143,12 @@ class SourceSettings(ShopConnection):
 class Settings(BaseSettings):
     """All of picqer-sync's configuration."""
 
-    model_config = SettingsConfigDict(extra="forbid", env_prefix="", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        env_prefix="",
+        case_sensitive=False,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
 
     database_url: str = "sqlite:///picqer-sync.db"
     redis_url: str = ""
@@ -138,6 +173,9 @@ class Settings(BaseSettings):
     # all database work of one webhook answer; past it the answer is 503 and the sender retries
     receiver_deadline_seconds: float = Field(default=2.5, gt=0)
     readiness_timeout_seconds: float = Field(default=1.5, gt=0)  # each /readyz check
+    # webhooks on the database at once per web process, abandoned threads included; beyond it (and
+    # a short wait) a webhook is answered 503 with Retry-After at once, never queued without bound
+    receiver_max_in_flight: int = Field(default=32, ge=1)
     # processed inbox rows (whole webhook bodies: names, addresses, emails, phone numbers) are
     # deleted this many days after they were handled; the mirror drops the personal data of orders
     # completed longer ago. Rows that still need work are kept until they are done.
@@ -186,12 +224,52 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
-def _describe(error: ValidationError) -> str:
+def picqer_url_given(settings: Settings) -> bool:
+    """Whether the Picqer account's URL was configured (the model's default is only a placeholder)."""
+    return "url" in settings.picqer.model_fields_set
+
+
+# which model holds the keys at a location: () the top level, ("picqer",), ("sources", N)
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    if not loc:
+        return Settings
+    if loc == ("picqer",):
+        return PicqerSettings
+    if len(loc) == 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        return SourceSettings
+    return None
+
+
+def _where(loc: tuple[int | str, ...], source_names: list[Any]) -> str:
+    """``sources.0.tags`` as the user knows it: ``sources[shop-nl].tags``."""
+    parts: list[str] = []
+    for index, piece in enumerate(loc):
+        if isinstance(piece, int) and index > 0 and loc[index - 1] == "sources":
+            name = source_names[piece] if piece < len(source_names) else None
+            parts[-1] += f"[{name}]" if isinstance(name, str) and name else f"[{piece}]"
+        else:
+            parts.append(str(piece))
+    return ".".join(parts) or "config"
+
+
+def _did_you_mean(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(key.lower(), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(error: ValidationError, source_names: list[Any]) -> str:
     # never echo input values: they may be secrets
     parts = []
     for item in error.errors():
-        where = ".".join(str(piece) for piece in item["loc"]) or "config"
-        parts.append(f"{where}: {item['msg']}")
+        loc = tuple(item["loc"])
+        where = _where(loc, source_names)
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key{_did_you_mean(str(loc[-1]), _model_at(loc[:-1]))}")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)
 
 
@@ -205,21 +283,62 @@ def missing_credentials(settings: Settings) -> list[str]:
     ]
 
 
+def _environment_configures() -> bool:
+    prefixes = tuple(name.lower() for name in CONFIGURING_ENV_VARS)
+    return any(
+        name.lower() in prefixes or name.lower().startswith(tuple(p + "__" for p in prefixes))
+        for name in os.environ
+    )
+
+
+_TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's table; a syntax error names the file, the line and the column."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        text = str(error)
+        if found := _TOML_POSITION.match(text):
+            text = f"line {found['line']}, column {found['column']}: {found['message']}"
+        raise ConfigError(f"{path} is not valid TOML: {text}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Read the settings; raise ``ConfigError`` with a readable reason when they are invalid."""
+    """Read the settings; raise ``ConfigError`` with a readable reason when they are invalid.
+
+    There must be something to read: a file (``config_file`` or ``PICQER_SYNC_CONFIG``), settings in
+    the environment (``DATABASE_URL``, ``PICQER__URL``, ...) or ``overrides``; without any the error
+    says how to give a configuration, so nothing runs against the placeholders.
+    """
     path = config_file or os.environ.get(CONFIG_ENV_VAR) or None
-    if path is not None and not Path(path).is_file():
-        raise ConfigError(f"config file {path} does not exist")
+    if path is None and not overrides and not _environment_configures():
+        raise ConfigError(NO_CONFIGURATION)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        raw = _read_toml(Path(path))
+    sources = overrides.get("sources", raw.get("sources"))
+    source_names = [
+        entry.get("name") if isinstance(entry, dict) else getattr(entry, "name", None)
+        for entry in (sources if isinstance(sources, list) else [])
+    ]
 
     class FileSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path)
 
+    where = f"invalid configuration in {path}" if path is not None else "invalid configuration"
     try:
         settings = FileSettings(**overrides)
     except ValidationError as error:
-        raise ConfigError(f"invalid configuration: {_describe(error)}") from None
+        raise ConfigError(f"{where}: {_describe(error, source_names)}") from None
     if missing := missing_credentials(settings):
-        raise ConfigError(f"invalid configuration: missing {', '.join(missing)}")
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
     return settings
 
 

@@ -12,10 +12,19 @@ It only enqueues (or, for the cheap ones, runs) jobs; the work happens in the wo
 * ``accounts`` every minute: each account that refused our key is probed, and orders a refused
   key failed are retried once it works (``worker/sync/health.py``);
 * ``hooks`` every ``hook_check_interval_seconds``: Picqer hooks found inactive are reactivated, and
-  the shops' order webhooks are ensured (recreated when deleted, reactivated when disabled).
+  the shops' order webhooks are ensured (recreated when deleted, reactivated when disabled);
+* ``retention`` every ``RETENTION_PRUNE_SECONDS``: processed webhooks older than
+  ``inbox_retention_days`` are deleted and finished orders' personal data blanked
+  (``worker/sync/retention.py``); ``run`` prunes on start too, as its scheduler's first tick fires
+  every job;
+* ``spool-drain`` every ``INBOX_REQUEUE_SECONDS`` (with Redis): webhooks a receiver kept in Redis
+  while the database was away, moved into the inbox and enqueued (``worker/sync/spool.py``); the
+  web process drains too, this catches a spool whose web process is gone.
 
 With Redis, each firing takes a per-job lock (``SET NX PX``, held for most of the interval), so two
-schedulers, by accident or for availability, do not fire the same job twice.
+schedulers, by accident or for availability, do not fire the same job twice. When Redis is down the
+lock cannot be taken: the job stays due, and the scheduler waits (``service_unavailable``, 1 s
+doubling to 30 s) and fires it once Redis answers, instead of dying with a traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from typing import Any
 from worker import metrics
 from worker.config import Settings
 from worker.infra.redis import DEFAULT_NAMESPACE
+from worker.infra.services import REDIS, wait_for_service
 from worker.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,6 +47,7 @@ LOCK_SHARE = 0.9  # a firing holds its job's lock for this share of the interval
 MAX_IDLE_SECONDS = 5.0  # wake up at least this often to notice the stop event
 ACCOUNT_CHECK_SECONDS = 60.0  # a fixed key is noticed within a minute
 INBOX_REQUEUE_SECONDS = 10.0  # a webhook stored while the queue was away moves this soon after it returns
+RETENTION_PRUNE_SECONDS = 3600.0  # the retention is counted in days: hourly keeps it to the hour
 
 
 @dataclass
@@ -78,6 +89,10 @@ class SchedulerTargets:
     check_accounts: Callable[[], object] | None = None
     # enqueue the stored webhooks whose enqueue failed (worker.sync.inbox.InboxSweeper.requeue_not_enqueued)
     requeue_inbox: Callable[[], object] | None = None
+    # delete processed webhooks and blank finished orders past the retention (worker.sync.retention)
+    prune_personal_data: Callable[[], object] | None = None
+    # move webhooks kept in Redis while the database was away into the inbox (worker.sync.spool)
+    drain_spool: Callable[[], object] | None = None
 
 
 def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
@@ -100,6 +115,10 @@ def build_jobs(settings: Settings, targets: SchedulerTargets) -> list[Job]:
         jobs.append(Job("accounts", ACCOUNT_CHECK_SECONDS, targets.check_accounts))
     if targets.requeue_inbox is not None:
         jobs.append(Job("inbox-requeue", INBOX_REQUEUE_SECONDS, targets.requeue_inbox))
+    if targets.prune_personal_data is not None:
+        jobs.append(Job("retention", RETENTION_PRUNE_SECONDS, targets.prune_personal_data))
+    if targets.drain_spool is not None:
+        jobs.append(Job("spool-drain", INBOX_REQUEUE_SECONDS, targets.drain_spool))
     return jobs
 
 
@@ -120,8 +139,10 @@ class Scheduler:
         for job in self.jobs:
             if now < job.next_due:
                 continue
+            # may raise (Redis down): the job then stays due and run() waits before the next tick
+            taken = self.lock.acquire(job.name, job.interval * LOCK_SHARE)
             job.next_due = now + job.interval
-            if not self.lock.acquire(job.name, job.interval * LOCK_SHARE):
+            if not taken:
                 continue  # another scheduler fired it
             try:
                 job.action()
@@ -141,12 +162,19 @@ class Scheduler:
         now = self.clock()
         return max(0.0, min((job.next_due - now for job in self.jobs), default=MAX_IDLE_SECONDS))
 
-    def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set."""
+    def run(self, stop: threading.Event, *, sleep: Callable[[float], object] | None = None) -> None:
+        """Tick until ``stop`` is set; while the lock's service is down, wait for it with back-off."""
+        pause = sleep or stop.wait
         log.info("scheduler_started", jobs=[job.name for job in self.jobs])
         while not stop.is_set():
-            fired = self.tick()
-            if fired:
-                log.info("scheduler_fired", jobs=fired)
-            stop.wait(min(self.seconds_until_next(), MAX_IDLE_SECONDS))
+            if not wait_for_service(
+                REDIS, "the scheduler's job locks", self._tick_and_log, stop=stop, sleep=pause
+            ):
+                break
+            pause(min(self.seconds_until_next(), MAX_IDLE_SECONDS))
         log.info("scheduler_stopped")
+
+    def _tick_and_log(self) -> None:
+        fired = self.tick()
+        if fired:
+            log.info("scheduler_fired", jobs=fired)

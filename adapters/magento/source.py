@@ -135,6 +135,10 @@ class MagentoSource(OrderSource):
             raise TransientError("Magento answered a search without an items list", service=MAGENTO)
         return [item for item in items if isinstance(item, dict)]
 
+    def total_of(self, response: httpx.Response) -> int | None:
+        # the first keyset query covers the whole window, so its total_count is the listing's size
+        return total_count(response)
+
     def order_path(self, shop_order_id: str) -> str:
         return f"orders/{shop_order_id}"
 

@@ -135,6 +135,10 @@ class WooCommerceSource(OrderSource):
             params["modified_after"] = format_woo_date(since)
         return params
 
+    def total_of(self, response: httpx.Response) -> int | None:
+        # the first query (page 1 from the window's start) counts every order in the window
+        return _int_header(response, "X-WP-Total")
+
     def parse_page(self, response: httpx.Response) -> list[Record]:
         body = response.json()
         if not isinstance(body, list):

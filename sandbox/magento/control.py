@@ -26,11 +26,67 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
+from sandbox.bodies import ControlBody
 from sandbox.faults import FaultRule
 from sandbox.magento.errors import MagentoError, magento_error
 from sandbox.magento.integrations import BEARER_SETTING
 from sandbox.magento.ports import ControlPort
+
+
+class ItemIn(ControlBody):
+    """An order row: a simple product, a configurable one (``child``) or a bundle (``children``)."""
+
+    sku: str | None = None
+    name: str | None = None
+    price: float = 0
+    qty: float = 1
+    weight: float = 1
+    product_type: str = "simple"
+    child: ItemIn | None = None
+    children: list[ItemIn] | None = None
+
+
+class OrderIn(ControlBody):
+    """The small spec ``MagentoShop.create_order`` reads (see sandbox/magento/store.py)."""
+
+    items: list[ItemIn] = Field(default_factory=list)
+    address: dict[str, Any] | None = None
+    billing_address: dict[str, Any] | None = None
+    shipping_address: bool | None = None  # False: an order without a shipping address
+    customer_email: str | None = None
+    customer_note: str | None = None
+    increment_id: str | int | None = None
+    shipping_amount: float | None = None
+    payment_method: str | None = None
+    comment: str | None = None
+    paid: bool = False
+
+
+class RefundItemIn(ControlBody):
+    order_item_id: int
+    qty: float = 0
+
+
+class RefundIn(ControlBody):
+    items: list[RefundItemIn] = Field(default_factory=list)
+
+
+class AddressIn(ControlBody):
+    shipping: dict[str, Any] | None = None
+    billing: dict[str, Any] | None = None
+
+
+class CommentIn(ControlBody):
+    comment: str = ""
+    is_visible_on_front: bool = False
+
+
+class FaultIn(ControlBody):
+    status: int = Field(default=503, ge=400, le=599)
+    count: int = 1
+    retry_after: float | None = None
 
 
 def build_control_router(sim: ControlPort) -> APIRouter:
@@ -46,8 +102,9 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return JSONResponse(result, status_code=status)
 
     @router.post("/shops/{shop}/orders")
-    def create_order(shop: str, spec: dict[str, Any] = Body(default_factory=dict)) -> Any:
-        return locked(lambda: state.shop(shop).create_order(spec), status=201)
+    def create_order(shop: str, spec: OrderIn | None = None) -> Any:
+        fields = spec.model_dump(exclude_unset=True) if spec is not None else {}
+        return locked(lambda: state.shop(shop).create_order(fields), status=201)
 
     @router.get("/shops/{shop}/orders")
     def list_orders(shop: str) -> Any:
@@ -62,24 +119,21 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return locked(lambda: state.shop(shop).cancel(order_id))
 
     @router.post("/shops/{shop}/orders/{order_id}/refund")
-    def refund(shop: str, order_id: int, body: dict[str, Any] = Body(...)) -> Any:
-        return locked(lambda: state.shop(shop).refund(order_id, list(body.get("items") or [])))
+    def refund(shop: str, order_id: int, body: RefundIn) -> Any:
+        items = [item.model_dump() for item in body.items]
+        return locked(lambda: state.shop(shop).refund(order_id, items))
 
     @router.put("/shops/{shop}/orders/{order_id}/address")
-    def edit_address(shop: str, order_id: int, body: dict[str, Any] = Body(...)) -> Any:
+    def edit_address(shop: str, order_id: int, body: AddressIn) -> Any:
         return locked(
-            lambda: state.shop(shop).edit_address(
-                order_id, shipping=body.get("shipping"), billing=body.get("billing")
-            )
+            lambda: state.shop(shop).edit_address(order_id, shipping=body.shipping, billing=body.billing)
         )
 
     @router.post("/shops/{shop}/orders/{order_id}/comments")
-    def comment(shop: str, order_id: int, body: dict[str, Any] = Body(...)) -> Any:
+    def comment(shop: str, order_id: int, body: CommentIn) -> Any:
         return locked(
             lambda: state.shop(shop).add_comment(
-                order_id,
-                str(body.get("comment", "")),
-                visible_on_front=bool(body.get("is_visible_on_front")),
+                order_id, body.comment, visible_on_front=body.is_visible_on_front
             )
         )
 
@@ -119,13 +173,10 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return locked(lambda: [_fault_json(rule) for rule in sim.faults.rules()])
 
     @router.post("/faults")
-    def add_fault(body: dict[str, Any] = Body(...)) -> Any:
+    def add_fault(body: FaultIn) -> Any:
         def add() -> Any:
             rule = FaultRule(
-                kind="error",
-                status=int(body.get("status", 503)),
-                count=max(1, int(body.get("count", 1))),
-                retry_after=None if body.get("retry_after") is None else float(body["retry_after"]),
+                kind="error", status=body.status, count=max(1, body.count), retry_after=body.retry_after
             )
             sim.faults.add([rule])
             return _fault_json(rule)

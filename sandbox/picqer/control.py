@@ -24,24 +24,80 @@ POST   /webhooks/flush              send a delivery held back for reordering
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from pydantic import StrictInt
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from sandbox.delivery import DeliveryFaults
+from sandbox.bodies import ControlBody
+from sandbox.delivery import DeliveryFaultsBody
 from sandbox.faults import FaultSpecError, parse_fault_spec
 from sandbox.picqer import catalog, fulfilment, lifecycle
-from sandbox.picqer.errors import PicqerError, invalid, missing, wrong_status
+from sandbox.picqer.errors import PicqerError, invalid, wrong_status
 from sandbox.picqer.models import CONCEPT, EXPECTED, Product
 from sandbox.picqer.ports import ControlPort
 from sandbox.picqer.serialize import order_json, product_json, shipment_json
 from sandbox.picqer.state import PicqerState
 from sandbox.picqer.stock import change_stock, stock_rows
+
+
+class AfterWriteIn(ControlBody):
+    count: int | None = None
+    delay: float | None = None
+    status: int | None = None
+
+
+class FaultRuleIn(ControlBody):
+    """One rule, full form or shorthand (see sandbox/faults.py); what it means is checked there."""
+
+    kind: str | None = None
+    method: str | None = None
+    path: str | None = None
+    rate: float | None = None
+    status: int | None = None
+    delay: float | None = None
+    count: int | None = None
+    error_rate: float | None = None
+    timeout_after_write: AfterWriteIn | None = None
+
+
+class FaultRulesIn(ControlBody):
+    rules: list[FaultRuleIn]
+
+
+class RateLimitIn(ControlBody):
+    limit: StrictInt | None = None  # None: no limit
+
+
+class ProductIn(ControlBody):
+    productcode: str | int | None = None
+    name: str | None = None
+    price: float | None = None
+    idvatgroup: int | None = None
+    weight: int | None = None
+    barcode: str | None = None
+    description: str | None = None
+    type: str | None = None
+    stock: int | dict[str, int] = 0  # in the main warehouse, or per idwarehouse
+
+
+class StockIn(ControlBody):
+    idwarehouse: int | None = None  # default: the main warehouse
+    change: StrictInt | None = None  # add (or take) this many
+    amount: StrictInt | None = None  # set to this many
+
+
+class ShipIn(ControlBody):
+    trackingcode: str | None = None
+    provider: str | None = None
+
+
+class StatusIn(ControlBody):
+    status: str
 
 
 def build_control_router(sim: ControlPort) -> APIRouter:
@@ -87,10 +143,15 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return {"rules": [rule.as_json() for rule in sim.faults.rules()]}
 
     @router.post("/faults")
-    async def set_faults(request: Request) -> Response:
+    async def set_faults(body: FaultRulesIn | list[FaultRuleIn] | FaultRuleIn) -> Response:
+        spec = (
+            [rule.model_dump(exclude_unset=True) for rule in body]
+            if isinstance(body, list)
+            else body.model_dump(exclude_unset=True)
+        )
         try:
-            rules = parse_fault_spec(await _body(request))
-        except (FaultSpecError, PicqerError) as error:
+            rules = parse_fault_spec(spec)
+        except FaultSpecError as error:
             return JSONResponse({"error": str(error)}, 400)
         sim.faults.clear()
         sim.faults.add(rules)
@@ -105,19 +166,16 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return {"limit": sim.limiter.limit}
 
     @router.post("/rate-limit")
-    async def set_rate_limit(request: Request) -> Response:
-        body = await _body(request)
-        limit = body.get("limit") if isinstance(body, dict) else None
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+    async def set_rate_limit(body: RateLimitIn | None = None) -> Response:
+        limit = body.limit if body is not None else None
+        if limit is not None and limit < 1:
             return JSONResponse({"error": "limit must be a positive integer or null"}, 400)
         sim.limiter.set_limit(limit)
         return JSONResponse({"limit": limit})
 
     @router.post("/products")
-    async def add_product(request: Request) -> Response:
-        body = await _object(request)
-        if isinstance(body, Response):
-            return body
+    async def add_product(product: ProductIn) -> Response:
+        body = product.model_dump(exclude_unset=True)
 
         def action(state: PicqerState) -> Any:
             fields = {"idvatgroup": min(state.vatgroups, default=None), **body}
@@ -131,10 +189,8 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return await run(action, 201)
 
     @router.post("/products/{ref}/stock")
-    async def set_stock(ref: str, request: Request) -> Response:
-        body = await _object(request)
-        if isinstance(body, Response):
-            return body
+    async def set_stock(ref: str, stock: StockIn) -> Response:
+        body = stock.model_dump(exclude_unset=True)
 
         def action(state: PicqerState) -> Any:
             product = _product(state, ref)
@@ -144,10 +200,8 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return await run(action)
 
     @router.post("/orders/{idorder}/ship")
-    async def ship(idorder: int, request: Request) -> Response:
-        body = await _object(request)
-        if isinstance(body, Response):
-            return body
+    async def ship(idorder: int, shipment: ShipIn | None = None) -> Response:
+        body = shipment.model_dump(exclude_unset=True) if shipment is not None else {}
 
         def action(state: PicqerState) -> Any:
             order = state.order(idorder)
@@ -157,14 +211,10 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         return await run(action)
 
     @router.post("/orders/{idorder}/status")
-    async def set_status(idorder: int, request: Request) -> Response:
-        body = await _object(request)
-        if isinstance(body, Response):
-            return body
-
+    async def set_status(idorder: int, body: StatusIn) -> Response:
         def action(state: PicqerState) -> Any:
             order = state.order(idorder)
-            if body.get("status") != EXPECTED or order.status != CONCEPT:
+            if body.status != EXPECTED or order.status != CONCEPT:
                 raise wrong_status("Only a concept order can be made 'expected' here")
             lifecycle.set_status(state, order, EXPECTED)
             return order_json(state, order)
@@ -188,18 +238,8 @@ def build_control_router(sim: ControlPort) -> APIRouter:
         sim.dispatcher.log.clear()
 
     @router.post("/webhooks/faults")
-    async def delivery_faults(request: Request) -> Response:
-        body = await _object(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            faults = DeliveryFaults(
-                duplicate_rate=float(body.get("duplicate_rate", 0.0)),
-                drop_rate=float(body.get("drop_rate", 0.0)),
-                reorder=bool(body.get("reorder", False)),
-            )
-        except (TypeError, ValueError):
-            return JSONResponse({"error": "duplicate_rate and drop_rate must be numbers"}, 400)
+    async def delivery_faults(body: DeliveryFaultsBody | None = None) -> Response:
+        faults = (body or DeliveryFaultsBody()).faults()
         sim.dispatcher.faults = faults
         return JSONResponse(
             {
@@ -236,27 +276,3 @@ def _product(state: PicqerState, ref: str) -> Product:
     if product is None:
         raise PicqerError(404, 20, "Product not found")
     return product
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise invalid("No valid JSON") from None
-
-
-async def _object(request: Request) -> dict[str, Any] | Response:
-    """The body as an object, or the 400 answer to send instead."""
-    try:
-        body = await _body(request)
-    except PicqerError as error:
-        return JSONResponse(error.body(), error.status)
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        refusal = missing("a JSON object body")
-        return JSONResponse(refusal.body(), refusal.status)
-    return body

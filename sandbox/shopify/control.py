@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sandbox.bodies import ControlBody
 from sandbox.delivery import DeliveryFaultsBody
 from sandbox.shopify.errors import StoreError
 from sandbox.shopify.ports import ControlPort
@@ -19,7 +20,7 @@ from sandbox.shopify.templates import template
 from sandbox.shopify.webhooks import DEFAULT_TOPICS
 
 
-class NewOrder(BaseModel):
+class NewOrder(ControlBody):
     """An order from a template, with any REST order fields laid over it (``order``)."""
 
     template: str = "ipod"
@@ -27,19 +28,19 @@ class NewOrder(BaseModel):
     order: dict[str, Any] = Field(default_factory=dict)
 
 
-class Settings(BaseModel):
+class Settings(ControlBody):
     webhook_secret: str | None = None
     access_token: str | None = None  # "" accepts any token again
     bucket_size: int | None = Field(default=None, ge=0)  # 0: no limit
     leak_per_second: float | None = Field(default=None, gt=0)
 
 
-class WebhookAddress(BaseModel):
+class WebhookAddress(ControlBody):
     address: str
     topics: list[str] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
 
 
-class LineChange(BaseModel):
+class LineChange(ControlBody):
     id: int | None = None
     sku: str | None = None
     quantity: int = Field(ge=0)
@@ -48,7 +49,7 @@ class LineChange(BaseModel):
         return {"id": self.id} if self.id is not None else {"sku": self.sku}
 
 
-class OrderEdit(BaseModel):
+class OrderEdit(ControlBody):
     shipping_address: dict[str, Any] | None = None
     billing_address: dict[str, Any] | None = None
     email: str | None = None
@@ -57,11 +58,11 @@ class OrderEdit(BaseModel):
     line_items: list[LineChange] = Field(default_factory=list)  # new quantities
 
 
-class Refund(BaseModel):
+class Refund(ControlBody):
     line_items: list[LineChange]  # quantities to refund
 
 
-class Cancel(BaseModel):
+class Cancel(ControlBody):
     reason: Literal["customer", "fraud", "inventory", "declined", "other"] = "customer"
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from sandbox.bodies import ControlBody
 from sandbox.delivery import DeliveryFaultsBody
 from sandbox.woocommerce.errors import WooError, error_response
 from sandbox.woocommerce.gate import FailNext
@@ -21,14 +22,14 @@ from sandbox.woocommerce.ports import ControlPort
 from sandbox.woocommerce.state import ORDER_TOPICS
 
 
-class LineIn(BaseModel):
+class LineIn(ControlBody):
     sku: str = ""
     name: str | None = None
     quantity: int = Field(default=1, ge=1)
     price: float = 10.0
 
 
-class OrderIn(BaseModel):
+class OrderIn(ControlBody):
     status: str = "processing"
     line_items: list[LineIn] = Field(min_length=1)
     billing: dict[str, str] | None = None  # None: the demo address; {}: empty
@@ -36,41 +37,41 @@ class OrderIn(BaseModel):
     customer_note: str = ""
 
 
-class EditIn(BaseModel):
+class EditIn(ControlBody):
     billing: dict[str, str] | None = None
     shipping: dict[str, str] | None = None
     customer_note: str | None = None
 
 
-class StatusIn(BaseModel):
+class StatusIn(ControlBody):
     status: str
 
 
-class RefundIn(BaseModel):
+class RefundIn(ControlBody):
     line_id: int | None = None  # refund units of this line; None: money only
     quantity: int = 1
     amount: float | None = None
     reason: str = ""
 
 
-class SecretIn(BaseModel):
+class SecretIn(ControlBody):
     secret: str
 
 
-class AddressIn(BaseModel):
+class AddressIn(ControlBody):
     delivery_url: str
     topics: list[str] = Field(default_factory=lambda: list(ORDER_TOPICS))
     secret: str | None = None
 
 
-class FailNextIn(BaseModel):
+class FailNextIn(ControlBody):
     status: int = Field(ge=400, le=599)
     retry_after: float | None = None
     method: str | None = None
     path_suffix: str | None = None
 
 
-class FaultsIn(BaseModel):
+class FaultsIn(ControlBody):
     fail_next: list[FailNextIn] | None = None
     rate_limit_per_minute: int | None = None
     strip_authorization: bool | None = None

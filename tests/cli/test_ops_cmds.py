@@ -57,7 +57,8 @@ def test_a_command_on_an_unreachable_database_exits_2_with_the_reason(
     result = run(config_file, "failures")
 
     assert result.exit_code == 2
-    assert "cannot use the mirror database" in result.output
+    where = "postgresql+psycopg://nobody:***@127.0.0.1:1/none"
+    assert f"cannot reach the mirror database {where}" in result.output
     assert "pw@" not in result.output  # the password is never shown
 
 

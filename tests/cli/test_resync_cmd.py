@@ -5,22 +5,30 @@ Runs on SQLite without Redis, and on PostgreSQL with a real Redis (required unde
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 from typer.testing import CliRunner
 
 from sandbox.app import create_sandbox_app
 from tests.conftest import REDIS_URL
 from tests.support.liveserver import serve
+from worker.cli import resync_cmd
 from worker.cli.main import app
 from worker.db.session import make_engine
+from worker.logging import configure_logging, get_logger
+from worker.sync.resync import ResyncLine
 
 
 @dataclass(frozen=True)
@@ -300,3 +308,62 @@ def test_usage_errors_exit_2(env: Env) -> None:
     assert bad_date.exit_code == 2
     assert "not an ISO date" in bad_date.output
     assert picqer_requests(env) == []
+
+
+# -- the progress bar on a terminal ----------------------------------------------------------------
+
+
+def _terminal() -> tuple[Console, io.StringIO]:
+    screen = io.StringIO()
+    return Console(file=screen, force_terminal=True, width=120, color_system=None), screen
+
+
+def test_log_lines_are_printed_above_the_bar_not_into_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the process writes to stderr while the bar is drawn goes through the bar's console
+    (which lifts the bar, prints the line whole and draws the bar below it); nothing reaches the
+    terminal behind its back, as a log writer that writes to the descriptor would."""
+    # a real file: it has a descriptor, which a log writer may write to directly
+    behind_the_bar = (tmp_path / "stderr").open("w+", encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", behind_the_bar)
+    configure_logging(log_format="json")
+    console, screen = _terminal()
+    with resync_cmd._progress(enabled=True, total=None, console=console) as bar:
+        get_logger("test").info("order_pushed", source="shop-nl", reference="#1001")
+        logging.getLogger("httpx").warning("a library's warning")
+        bar.advance(ResyncLine("1", "#1001", "pushed"))
+    behind_the_bar.seek(0)
+    assert behind_the_bar.read() == ""
+    # each line whole, after the control codes that lifted the bar
+    printed = [json.loads(line[line.index("{") :]) for line in screen.getvalue().splitlines() if "{" in line]
+    assert [line["event"] for line in printed] == ["order_pushed", "a library's warning"]
+    assert sys.stderr is behind_the_bar  # put back
+
+
+def test_without_a_terminal_log_lines_go_to_stderr_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    configure_logging(log_format="json")
+    console = Console(file=io.StringIO(), force_terminal=False)
+    with resync_cmd._progress(enabled=True, total=None, console=console):
+        get_logger("test").info("order_pushed", reference="#1001")
+    assert json.loads(stderr.getvalue())["event"] == "order_pushed"
+
+
+def test_the_bar_takes_the_total_the_shop_gives() -> None:
+    console, _ = _terminal()
+    with resync_cmd._progress(enabled=True, total=None, console=console) as bar:
+        progress_task = bar._progress.tasks[0] if bar._progress is not None else None
+        assert progress_task is not None
+        assert progress_task.total is None  # counting, with no total yet
+        bar.set_total(resync_cmd.listing_total(SimpleNamespace(listing_total=42)))
+        assert progress_task.total == 42
+        bar.set_total(resync_cmd.listing_total(SimpleNamespace()))  # a shop that says nothing
+        assert progress_task.total == 42
+
+
+def test_listing_total_reads_only_a_count() -> None:
+    assert resync_cmd.listing_total(SimpleNamespace(listing_total=7)) == 7
+    for unknown in (None, True, -1, "7"):
+        assert resync_cmd.listing_total(SimpleNamespace(listing_total=unknown)) is None

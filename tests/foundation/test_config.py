@@ -88,9 +88,9 @@ def test_a_missing_env_variable_is_named_without_leaking_values(
 @pytest.mark.parametrize(
     ("replace", "by", "complaint"),
     [
-        ('platform = "shopify"', 'platform = "prestashop"', "sources.0.platform"),
+        ('platform = "shopify"', 'platform = "prestashop"', "sources[shop-nl].platform"),
         ('name = "shop-nl"', 'name = "picqer"', "reserved"),
-        ('name = "shop-nl"', 'name = "shop nl!"', "sources.0.name"),
+        ('name = "shop-nl"', 'name = "shop nl!"', "sources[shop nl!].name"),
     ],
 )
 def test_invalid_values_are_refused_with_the_field_named(
@@ -186,7 +186,7 @@ def test_a_reference_template_prefixes_picqer_references(config_file: Path) -> N
 @pytest.mark.parametrize("template", ["NL-{nummer}", "no number at all", "{number}-{0}"])
 def test_a_reference_template_must_use_known_placeholders(config_file: Path, template: str) -> None:
     config_file.write_text(CONFIG + f'reference = "{template}"\n')
-    with pytest.raises(ConfigError, match=r"sources\.0\.reference"):
+    with pytest.raises(ConfigError, match=r"sources\[shop-nl\]\.reference"):
         load_settings(config_file)
 
 
@@ -236,3 +236,88 @@ def test_a_complete_set_of_credentials_is_taken(config_file: Path, source: str, 
         CONFIG + f'\n[[sources]]\nname = "shop-x"\nurl = "http://shop-x.example"\n{source}\n'
     )
     assert load_settings(config_file).source("shop-x").auth_scheme() == scheme
+
+
+@pytest.mark.parametrize(
+    ("where", "typo", "complaint"),
+    [
+        (
+            "[picqer]\n",
+            'apikey = "leaked-if-echoed"\n',
+            "picqer.apikey: unknown key (did you mean 'api_key'?)",
+        ),
+        (
+            '\n[[sources]]\nname = "shop-nl"\n',
+            'tagz = ["leaked-if-echoed"]\n',
+            "sources[shop-nl].tagz: unknown key (did you mean 'tags'?)",
+        ),
+        (
+            '\n[[sources]]\nname = "shop-nl"\n',
+            'acces_token = "leaked-if-echoed"\n',
+            "sources[shop-nl].acces_token: unknown key (did you mean 'access_token'?)",
+        ),
+        (
+            'public_url = "https://sync.example.com"\n',
+            'databse_url = "leaked-if-echoed"\n',
+            "databse_url: unknown key (did you mean 'database_url'?)",
+        ),
+    ],
+)
+def test_an_unknown_key_at_any_level_is_refused_with_the_nearest_known_one(
+    config_file: Path, where: str, typo: str, complaint: str
+) -> None:
+    assert where in CONFIG
+    config_file.write_text(CONFIG.replace(where, where + typo, 1))
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+
+    assert complaint in str(caught.value)
+    assert str(config_file) in str(caught.value)
+    assert "leaked-if-echoed" not in str(caught.value)  # a typo'd key may hold a secret
+
+
+def test_a_second_source_is_named_by_its_own_name(config_file: Path) -> None:
+    second = CONFIG[CONFIG.index("[[sources]]") :].replace("shop-nl", "my-shop")
+    config_file.write_text(CONFIG + second + "tagz = []\n")
+    with pytest.raises(ConfigError, match=r"sources\[my-shop\]\.tagz: unknown key \(did you mean 'tags'\?\)"):
+        load_settings(config_file)
+
+
+def test_a_toml_syntax_error_names_the_file_line_and_column(config_file: Path) -> None:
+    config_file.write_text('database_url = "sqlite:///x.db"\npublic_url = = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert str(caught.value) == f"{config_file} is not valid TOML: line 2, column 14: Invalid value"
+
+
+def test_without_a_file_or_environment_there_is_no_configuration(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the session's REDIS_NAMESPACE (a tuning variable) does not make a configuration
+    with pytest.raises(ConfigError, match="no configuration: give a config file with --config FILE"):
+        load_settings()
+
+
+def test_the_environment_alone_can_configure_nested_keys(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker.config import picqer_url_given
+
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///from-env.db")
+    monkeypatch.setenv("PICQER__URL", "https://acme.picqer.com/api/v1/")
+    monkeypatch.setenv("PICQER__API_KEY", "key-from-env")
+
+    settings = load_settings()
+
+    assert settings.picqer.url == "https://acme.picqer.com/api/v1/"
+    assert settings.picqer.api_key.get_secret_value() == "key-from-env"
+    assert picqer_url_given(settings)
+
+
+def test_only_a_given_picqer_url_counts_as_given(config_file: Path) -> None:
+    from worker.config import picqer_url_given
+
+    assert picqer_url_given(load_settings(config_file))
+    config_file.write_text('database_url = "sqlite:///x.db"\n')
+    assert not picqer_url_given(load_settings(config_file))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import structlog
@@ -43,3 +48,105 @@ def test_the_level_filters_and_context_is_merged(capsys: pytest.CaptureFixture[s
     lines = [json.loads(raw) for raw in capsys.readouterr().err.strip().splitlines()]
     assert [line["event"] for line in lines] == ["loud"]
     assert lines[0]["source"] == "shop-nl"
+
+
+# a process of the concurrency test: 8 threads, each 2,000 lines, half structlog and half through the
+# standard library (as dramatiq's and uvicorn's loggers write), long enough to be cut by a naive writer
+WRITER_PROCESS = """
+import logging, sys, threading
+from worker.logging import configure_logging, get_logger
+
+configure_logging(log_format="json", level="INFO")
+name = sys.argv[1]
+padding = "x" * 300
+
+def write(thread):
+    log = get_logger("test")
+    library = logging.getLogger("dramatiq.worker.ConsumerThread(picqer-sync)")
+    for number in range(2000):
+        if number % 2:
+            log.info("picqer_event", process=name, thread=thread, number=number, padding=padding)
+        else:
+            library.warning("Consumer encountered a connection error: %s %s", number, padding)
+
+threads = [threading.Thread(target=write, args=(index,)) for index in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+LINES_PER_PROCESS = 8 * 2000
+
+
+def _writers(stderr: int) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER_PROCESS, name],
+            stderr=stderr,
+            stdout=subprocess.DEVNULL,
+            cwd=Path(__file__).parents[2],
+        )
+        for name in ("a", "b")
+    ]
+
+
+def _assert_whole_json_lines(data: bytes) -> None:
+    lines = data.decode().split("\n")
+    assert lines[-1] == ""  # the stream ends with a newline
+    lines = lines[:-1]
+    assert len(lines) == 2 * LINES_PER_PROCESS
+    assert all(line.strip() for line in lines), "an empty line"
+    parsed = [json.loads(line) for line in lines]  # raises on a merged or cut line
+    assert sum(1 for line in parsed if line["event"] == "picqer_event") == LINES_PER_PROCESS
+    assert sum(1 for line in parsed if line.get("logger", "").startswith("dramatiq.")) == LINES_PER_PROCESS
+
+
+def test_threads_and_processes_sharing_a_file_write_whole_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "shared.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        processes = _writers(fd)
+        assert [process.wait(timeout=120) for process in processes] == [0, 0]
+    finally:
+        os.close(fd)
+    _assert_whole_json_lines(path.read_bytes())
+
+
+def test_threads_and_processes_sharing_a_pipe_write_whole_json_lines() -> None:
+    read_end, write_end = os.pipe()
+    processes = _writers(write_end)
+    os.close(write_end)  # the children hold it; the pipe ends when both are done
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    assert [process.wait(timeout=120) for process in processes] == [0, 0]
+    _assert_whole_json_lines(data)
+
+
+def test_library_records_are_json_lines_with_our_redaction(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(log_format="json", level="INFO")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("two\nlines")
+    logging.getLogger("httpx").warning("request", extra={"authorization": "Basic abc"})
+
+    lines = capsys.readouterr().err.splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert (first["logger"], first["event"], first["level"]) == ("uvicorn.error", "two | lines", "error")
+    assert "RuntimeError: boom" in first["exception"]
+    assert (second["logger"], second["authorization"]) == ("httpx", REDACTED)
+    assert "Basic abc" not in "\n".join(lines)
+
+
+def test_a_library_that_set_up_its_own_logging_first_still_writes_through_ours(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)  # what uvicorn.run does with its default log_config
+    configure_logging(log_format="json", level="INFO")
+    logging.getLogger("uvicorn.error").error("cannot bind")
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["cannot bind"]

@@ -170,3 +170,15 @@ def test_get_order_and_a_missing_one(client: TestClient, make_source: MakeSource
     with pytest.raises(ApiRejected) as caught:
         source.get_order("999")
     assert caught.value.status == 404
+
+
+def test_the_first_page_tells_the_listing_size(
+    client: TestClient, clock: Clock, make_source: MakeSource
+) -> None:
+    seed_orders(client, clock, 25)
+    source = make_source(page_size=10)
+    assert source.listing_total is None  # nothing read yet
+    listing = source.iter_orders(None)
+    next(listing)
+    assert source.listing_total == 25  # total_count of the first query, before the rest is read
+    assert len([*listing]) == 24

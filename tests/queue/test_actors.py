@@ -87,7 +87,8 @@ def test_a_429_is_waited_out_without_spending_a_retry(
     broker: dramatiq.Broker, actors: Actors, handlers: RecordingHandlers, worker: dramatiq.Worker
 ) -> None:
     """More 429s than max_retries, then a transient error: only the transient error counts."""
-    failures = [RateLimited("429", retry_after=0.02)] * (EVENT_OPTIONS.max_retries + 2)
+    max_retries = 3
+    failures: list[Exception] = [RateLimited("429", retry_after=0.02)] * (max_retries + 2)
     failures.append(TransientError("502"))
 
     succeeded = threading.Event()
@@ -98,7 +99,7 @@ def test_a_429_is_waited_out_without_spending_a_retry(
         succeeded.set()
 
     handlers.behaviour["push_shop_order"] = flaky
-    actors.push_shop_order.send_with_options(args=("shop-nl", "1"), **FAST)
+    actors.push_shop_order.send_with_options(args=("shop-nl", "1"), max_retries=max_retries, **FAST)
     # wait for the success itself: a queue that looks empty between a retry's requeue and its
     # delivery would end a join() early on Redis
     assert succeeded.wait(30)
@@ -106,8 +107,8 @@ def test_a_429_is_waited_out_without_spending_a_retry(
     retries = [
         info["retries"] - info["rate_limit_waits"] for _, _, info in handlers.calls_to("push_shop_order")
     ]
-    assert len(retries) == EVENT_OPTIONS.max_retries + 4  # every 429, the 502, and the success
-    assert retries[: EVENT_OPTIONS.max_retries + 4 - 1] == [0] * (EVENT_OPTIONS.max_retries + 3)
+    assert len(retries) == max_retries + 4  # every 429, the 502, and the success
+    assert retries[: max_retries + 4 - 1] == [0] * (max_retries + 3)
     assert retries[-1] == 1
     assert handlers.dead_letters == []
 

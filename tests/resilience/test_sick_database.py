@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from adapters.picqer.webhooks import sign as picqer_sign
 from adapters.shopify.webhooks import sign as shopify_sign
 from tests.queue.fakes import SHOP_SECRET, WEBHOOK_SECRET, make_settings
+from worker import metrics
 from worker.db.migrate import upgrade_database
 from worker.db.session import make_engine
 from worker.receiver.app import create_receiver_app, receiver_timeouts
@@ -39,19 +40,42 @@ EVENT = {
 
 
 class SilentProxy:
-    """A TCP server on 127.0.0.1 that accepts connections and then, while ``silent``, never
-    answers; otherwise it forwards them to ``upstream`` (a real PostgreSQL)."""
+    """A TCP server on 127.0.0.1 in front of ``upstream`` (a real PostgreSQL).
+
+    While ``silent`` it accepts connections and never answers them (a database that hangs); while
+    ``refusing`` it closes each connection at once (a database that is down: the client's error
+    comes at once); otherwise it forwards. :meth:`refuse` also cuts the connections already open.
+    """
 
     def __init__(self, upstream: tuple[str, int] | None = None) -> None:
         self.upstream = upstream
         self.silent = True
+        self.refusing = False
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.2)
         self.port = self._server.getsockname()[1]
         self._held: list[socket.socket] = []
+        self._open: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
+
+    def url(self, database_url: str) -> str:
+        """``database_url`` pointed at this proxy."""
+        url = sa.engine.make_url(database_url).set(host="127.0.0.1", port=self.port)
+        return url.render_as_string(hide_password=False)
+
+    def refuse(self) -> None:
+        """The database goes down: new connections are closed at once, open ones are cut."""
+        self.refusing = True
+        for end in self._open:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        self._open.clear()
+
+    def reopen(self) -> None:
+        self.refusing = False
+        self.silent = False
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -61,10 +85,14 @@ class SilentProxy:
                 continue
             except OSError:
                 return
+            if self.refusing:
+                client.close()
+                continue
             if self.silent or self.upstream is None:
                 self._held.append(client)  # open, read by nobody, answered never
                 continue
             upstream = socket.create_connection(self.upstream)
+            self._open += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
@@ -84,7 +112,7 @@ class SilentProxy:
         self._stop.set()
         self._server.close()
         self._thread.join(timeout=2)
-        for held in self._held:
+        for held in self._held + self._open:
             held.close()
 
 
@@ -149,8 +177,7 @@ def test_a_silent_postgresql_gets_bounded_503s(proxy: SilentProxy) -> None:
 
 def test_the_receiver_recovers_when_postgresql_answers_again(proxy: SilentProxy, postgres_url: str) -> None:
     upgrade_database(postgres_url)
-    url = sa.engine.make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
-    engine = _receiver_engine(url.render_as_string(hide_password=False))
+    engine = _receiver_engine(proxy.url(postgres_url))
     client = _client(engine)
     try:
         assert _picqer(client).status_code == 503
@@ -181,4 +208,31 @@ def test_a_locked_sqlite_gets_a_bounded_503_and_recovers(sqlite_url: str) -> Non
         assert client.get("/readyz").status_code == 200
     finally:
         blocker.close()
+        engine.dispose()
+
+
+def test_status_and_metrics_answer_within_the_deadline(proxy: SilentProxy) -> None:
+    engine = _receiver_engine(f"postgresql://picqer:secret@127.0.0.1:{proxy.port}/picqer_sync")
+    stuck = threading.Event()  # a queue (Redis) that never answers the depth read
+
+    def depths() -> dict[str, int]:
+        stuck.wait(30)
+        return {}
+
+    app = create_receiver_app(
+        make_settings(), engine=engine, enqueue=lambda source, inbox_id: None, queue_depths=depths
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+    try:
+        response, elapsed = _timed(client.get, "/status")
+        assert response.status_code == 503
+        assert "Database not answering" in response.text
+        assert response.headers["Retry-After"].isdigit()
+        assert elapsed < WEBHOOK_BOUND, elapsed
+        response, elapsed = _timed(client.get, "/metrics")
+        assert response.status_code == 503
+        assert elapsed < WEBHOOK_BOUND, elapsed
+    finally:
+        stuck.set()
+        metrics.set_queue_depth_source(None)
         engine.dispose()

@@ -241,3 +241,15 @@ def test_refund_lines_are_fetched_so_the_mapper_ships_what_is_left(
     assert [(line.productcode, line.amount) for line in draft.products] == [("A", 1), ("B", 1)]
     listed = next(iter(make_source().iter_orders()))
     assert map_order(listed, rules).draft == draft
+
+
+def test_the_first_page_tells_the_listing_size(
+    sim: WooCommerceSimulator, clock: Clock, make_source: MakeSource
+) -> None:
+    create_orders(sim, clock, 23)
+    source = make_source(page_size=10)
+    assert source.listing_total is None  # nothing read yet
+    listing = source.iter_orders()
+    next(listing)
+    assert source.listing_total == 23  # X-WP-Total of the first page, before the rest is read
+    assert len([*listing]) == 22

@@ -6,18 +6,24 @@ It reads no config file: embedded defaults only, so it works on a fresh machine.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from worker.demo import DEFAULT_TIMEOUT, DemoResult, Expect, OrderReport, run_demo
 from worker.logging import configure_logging
+
+if TYPE_CHECKING:
+    # imported when the demo runs: the demo pulls in the sandbox, which every other command (a
+    # worker restarted by its supervisor, say) would otherwise load at start for nothing
+    from worker.demo import DemoResult, OrderReport
 
 
 def _outcome(report: OrderReport) -> str:
+    from worker.demo import Expect
+
     if report.problem is not None:
         return "[red]✗ wrong[/red]"
     colour = "green" if report.planned.expect is Expect.SHIPPED else "yellow"
@@ -74,8 +80,9 @@ def demo(
         typer.Option("--keep", help="Keep the mirror (SQLite) in this directory instead of a temporary one."),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(min=1.0, help="Seconds to wait for each stage before giving up.")
-    ] = DEFAULT_TIMEOUT,
+        float | None,
+        typer.Option(min=1.0, help="Seconds to wait for each stage before giving up.  [default: 30]"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the worker's log lines too.")] = False,
 ) -> None:
     """The whole pipeline on embedded defaults against the sandbox, end to end, then a summary.
@@ -85,6 +92,8 @@ def demo(
     unpaid; ships them in Picqer and checks that each shop heard. Exits 1 unless every order ended
     as expected.
     """
+    from worker.demo import DEFAULT_TIMEOUT, run_demo
+
     console = Console()
     # the demo speaks in progress lines and a table; the worker's own log lines only on request
     configure_logging(log_format="console", level="INFO" if verbose else "CRITICAL")
@@ -94,7 +103,9 @@ def demo(
 
     console.print("[bold]picqer-sync demo[/bold]: the whole pipeline against the local sandbox")
     try:
-        result = run_demo(keep=keep, progress=progress, timeout=timeout)
+        result = run_demo(
+            keep=keep, progress=progress, timeout=DEFAULT_TIMEOUT if timeout is None else timeout
+        )
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]; everything the demo started has been stopped")
         raise typer.Exit(code=130) from None

@@ -34,9 +34,11 @@ def sync(
     named "picqer-sync ..." or at .../webhooks/picqer; shop webhooks at .../webhooks/sources/NAME)
     that point at an old public_url are moved, ours no longer needed are removed, deactivated ones
     reactivated; hooks that are not ours are never touched. A second run only keeps.
-    Exits 1 when any hook could not be synced.
+    Exits 1 when any hook could not be synced, 2 when Picqer refuses the key or cannot be reached.
     """
     from worker.app import build_app
+    from worker.infra.services import mask_url
+    from worker.sync.connections import check_picqer
 
     settings = cli_state(ctx).mirror_settings()
     secret = settings.picqer.webhook_secret.get_secret_value()
@@ -44,6 +46,16 @@ def sync(
         typer.echo("error: picqer.webhook_secret is empty; Picqer hooks must be signed", err=True)
         raise typer.Exit(code=2)
     with build_app(settings) as app:
+        if picqer:
+            # one read first: a refused key is the config's mistake, said in a line, not a table of failures
+            access = check_picqer(app.picqer, url=settings.picqer.url)
+            if not access.ok:
+                typer.echo(
+                    f"error: cannot sync the Picqer hooks: {access.detail} "
+                    f"(picqer.url = {mask_url(settings.picqer.url)}, picqer.api_key)",
+                    err=True,
+                )
+                raise typer.Exit(code=2)
         results = reconcile_hooks(
             settings, app.engine, app.picqer, secret=secret, picqer=picqer, shops=shops, dry_run=dry_run
         )

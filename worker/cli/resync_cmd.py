@@ -1,13 +1,17 @@
 """``picqer-sync resync SOURCE``: pull a shop's orders now and push what is missing or changed.
 
 The use case is ``worker.sync.resync.resync_source``; this module parses the options, shows a
-progress bar on stderr and prints the summary (or JSON). Exit 1 when any order failed (in a dry
+progress bar on stderr and prints the summary (or JSON). While the bar is drawn on a terminal, log
+lines are printed above it by the bar's console, never into it; the bar has a total when the
+``--order`` values or the shop's listing (``listing_total``) give one. Exit 1 when any order failed (in a dry
 run: could not be mapped, or failed before with the same input), 2 on usage errors.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -20,15 +24,17 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from worker.cli.state import cli_state
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from worker.sync.order_numbers import PicqerLink, ResolvedOrder
@@ -116,9 +122,15 @@ def resync(
         raise typer.Exit(code=2)
     with (
         build_app(settings) as app,
-        _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as advance,
+        _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as bar,
     ):
         shop = platform.source_class(source)
+
+        def advance(line: ResyncLine) -> None:
+            if not order_ids:
+                bar.set_total(listing_total(shop))
+            bar.advance(line)
+
         resolved: list[ResolvedOrder] = []
         try:
             if order_ids:
@@ -158,20 +170,95 @@ def resync(
         raise typer.Exit(code=1)
 
 
+class ResyncBar:
+    """The progress bar's handle: one step per order; a total once one is known."""
+
+    def __init__(self, progress: Progress | None = None, task: TaskID | None = None) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, line: ResyncLine) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, description=f"{line.order}: {line.outcome}")
+
+    def set_total(self, total: int | None) -> None:
+        if self._progress is not None and self._task is not None and total is not None:
+            self._progress.update(self._task, total=total)
+
+
+def listing_total(shop: object) -> int | None:
+    """How many orders the running listing will yield, when the shop said so (WooCommerce's
+    ``X-WP-Total``, Magento's ``total_count``, Shopify's ``ordersCount``): a source that knows sets
+    ``listing_total``; one that does not leaves the bar counting without a total."""
+    total = getattr(shop, "listing_total", None)
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+
+
+class _LinesAboveTheBar(io.TextIOBase):
+    """Stands in for ``sys.stderr`` while the bar is drawn: each whole line is printed by the bar's
+    console, which lifts the bar, prints the line and draws the bar again below it.
+
+    It has no ``fileno()`` on purpose: a writer that finds a descriptor writes to it directly
+    (``worker.logging.LineWriter`` does, to keep lines whole), and that is what drew log lines
+    through the bar.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if line:
+                self._console.print(Text.from_ansi(line), soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._console.print(Text.from_ansi(line), soft_wrap=True)
+
+    def isatty(self) -> bool:
+        return self._console.is_terminal
+
+
 @contextmanager
-def _progress(*, enabled: bool, total: int | None) -> Iterator[Callable[[ResyncLine], None]]:
-    """A progress bar on stderr (stdout stays for the summary); with no total it counts."""
+def _progress(*, enabled: bool, total: int | None, console: Console | None = None) -> Iterator[ResyncBar]:
+    """A progress bar on stderr (stdout stays for the summary); with no total it counts.
+
+    On a terminal, what the process writes to stderr meanwhile (log lines) goes through the bar's
+    console, above the bar; elsewhere there is no bar to protect and stderr is left as it is.
+    """
     if not enabled:
-        yield lambda _line: None
+        yield ResyncBar()
         return
+    # the console keeps the real stream: it must not write into the stand-in below
+    console = console or Console(file=sys.stderr)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+    progress = Progress(
+        *columns,
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        redirect_stdout=False,  # stdout is the summary's; nothing logs there
+        redirect_stderr=False,  # done below, without a fileno() that would bypass the console
+    )
+    with progress:
         task = progress.add_task("resync", total=total)
-
-        def advance(line: ResyncLine) -> None:
-            progress.update(task, advance=1, description=f"{line.order}: {line.outcome}")
-
-        yield advance
+        if not console.is_terminal:
+            yield ResyncBar(progress, task)
+            return
+        real_stderr = sys.stderr
+        sys.stderr = _LinesAboveTheBar(console)
+        try:
+            yield ResyncBar(progress, task)
+        finally:
+            sys.stderr.flush()
+            sys.stderr = real_stderr
 
 
 def report_json(

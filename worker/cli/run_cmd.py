@@ -1,11 +1,18 @@
-"""``run`` (all in one process), and ``web``, ``worker``, ``scheduler`` (one role per process)."""
+"""``run`` (all in one process), and ``web``, ``worker``, ``scheduler`` (one role per process).
+
+These run for weeks, so a database or Redis that is down when they start is waited for, not an
+error: ``run``, ``worker`` and ``scheduler`` start their work once it answers (``service_unavailable``
+lines with a back-off of 1 s doubling to 30 s, then ``service_available``); ``web`` serves at once,
+answering 503 and ``/readyz`` not ready until then, and logs the same lines.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -13,11 +20,18 @@ import typer
 from worker.app import App, build_app
 from worker.cli.state import cli_state
 from worker.config import Settings
+from worker.infra.redis import ping_redis
+from worker.infra.services import DATABASE, REDIS, ping_database, wait_for_service
 from worker.logging import get_logger
 
 log = get_logger(__name__)
 
-HostOption = Annotated[str, typer.Option(help="Interface the receiver listens on.")]
+# loopback unless told otherwise, for ``run`` and ``web`` alike; a container passes --host 0.0.0.0
+DEFAULT_HOST = "127.0.0.1"
+
+HostOption = Annotated[
+    str, typer.Option(help="Interface the receiver listens on (0.0.0.0: all, as in a container).")
+]
 PortOption = Annotated[int, typer.Option(help="Port the receiver listens on.")]
 ThreadsOption = Annotated[
     int | None,
@@ -49,15 +63,48 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
+def _wait_for_services(
+    settings: Settings, stop: threading.Event, *, migrate: bool = False, redis: bool = True
+) -> bool:
+    """Wait until the mirror database (migrated first when ``migrate``) and Redis answer.
+
+    False when a signal came first (the process should then end quietly).
+    """
+    database_check: Callable[[], object] = ping_database(settings.database_url)
+    if migrate:
+        from worker.db.migrate import upgrade_database
+
+        database_check = partial(upgrade_database, settings.database_url)
+    if not wait_for_service(DATABASE, settings.database_url, database_check, stop=stop):
+        return False
+    if redis and settings.redis_url:
+        return wait_for_service(REDIS, settings.redis_url, ping_redis(settings), stop=stop)
+    return True
+
+
+def _watch_services(settings: Settings) -> threading.Event:
+    """Log the services that are down until they answer, in the background; set the event to stop."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        _wait_for_services(settings, stop)
+
+    threading.Thread(target=watch, name="service-watch", daemon=True).start()
+    return stop
+
+
 def _serve(app: App, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(app.receiver(), host=host, port=port, log_level="warning", proxy_headers=True)
+    # log_config=None: uvicorn's loggers reach ours (one JSON line each), not a handler of its own
+    uvicorn.run(
+        app.receiver(), host=host, port=port, log_level="warning", log_config=None, proxy_headers=True
+    )
 
 
 def run(
     ctx: typer.Context,
-    host: HostOption = "127.0.0.1",
+    host: HostOption = DEFAULT_HOST,
     port: PortOption = 8000,
     threads: ThreadsOption = None,
     migrate: Annotated[bool, typer.Option(help="Upgrade the mirror's schema before starting.")] = True,
@@ -68,10 +115,9 @@ def run(
     stored by an earlier process but never processed are enqueued again.
     """
     settings = cli_state(ctx).settings()
-    if migrate:
-        from worker.db.migrate import upgrade_database
-
-        upgrade_database(settings.database_url)
+    with _stop_on_signals() as stop:
+        if not _wait_for_services(settings, stop, migrate=migrate):
+            return
     with build_app(settings) as app:
         worker = app.start_worker(threads or settings.worker_threads)
         if app.in_process:
@@ -89,12 +135,17 @@ def run(
             log.info("run_stopped")
 
 
-def web(ctx: typer.Context, host: HostOption = "0.0.0.0", port: PortOption = 8000) -> None:  # noqa: S104
+def web(ctx: typer.Context, host: HostOption = DEFAULT_HOST, port: PortOption = 8000) -> None:
     """The receiver only: webhooks, /healthz, /readyz, /metrics, /status (needs redis_url)."""
     settings = cli_state(ctx).settings()
     _require_redis(settings, "web")
-    with build_app(settings) as app:
-        _serve(app, host, port)
+    # serve at once: /healthz answers, webhooks get 503 (the sender retries) until the services do
+    watching = _watch_services(settings)
+    try:
+        with build_app(settings) as app:
+            _serve(app, host, port)
+    finally:
+        watching.set()
 
 
 def worker(
@@ -107,12 +158,12 @@ def worker(
     """Worker threads only: process the queue until SIGTERM/SIGINT (needs redis_url)."""
     settings = cli_state(ctx).settings()
     _require_redis(settings, "worker")
-    with build_app(settings) as app:
+    with build_app(settings) as app, _stop_on_signals() as stop:
         if metrics_port:
             from prometheus_client import start_http_server
 
             start_http_server(metrics_port)  # a thread in this process, not a fork
-        with _stop_on_signals() as stop:
+        if _wait_for_services(settings, stop):
             running = app.start_worker(threads or settings.worker_threads)
             log.info("worker_started", threads=threads or settings.worker_threads)
             stop.wait()
@@ -125,7 +176,9 @@ def scheduler(ctx: typer.Context) -> None:
     settings = cli_state(ctx).settings()
     _require_redis(settings, "scheduler")
     with build_app(settings) as app, _stop_on_signals() as stop:
-        app.scheduler().run(stop)
+        if _wait_for_services(settings, stop):
+            # an outage after the start is the scheduler's to wait out (worker/scheduler.py)
+            app.scheduler().run(stop)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,17 +26,19 @@ def sandbox(
 
 
 def sandbox_banner(base: str) -> str:
-    """Where each simulated API lives, and where its credentials are listed."""
+    """Where each simulated API lives, and where a config finds its credentials and webhook secrets."""
     return "\n".join(
         (
-            "sandbox:",
-            f"  Picqer API       {base}/picqer/api/v1/",
+            f"sandbox at {base} (every platform has the seeded shop demo-shop):",
+            f"  Picqer API       {base}/picqer/api/v1/  (Basic auth: the API key as user name)",
             f"  Shopify Admin    {base}/shopify/{{shop}}/admin/api/{{version}}/graphql.json  (and REST)",
-            f"  Shopify token    {base}/shopify/{{shop}}/admin/oauth/access_token",
+            f"  Shopify token    {base}/shopify/{{shop}}/admin/oauth/access_token  (client credentials)",
             f"  WooCommerce      {base}/woocommerce/{{shop}}/wp-json/wc/v3/",
             f"  Magento          {base}/magento/{{shop}}/rest/V1/",
-            f"  test control     {base}/_sandbox/  (API docs: {base}/_sandbox/docs)",
-            f"  credentials      {base}/_sandbox/credentials  (every seeded shop's keys, as JSON)",
+            f"  a source's url   {base}/{{shopify,woocommerce,magento}}/{{shop}}",
+            f"  test control     {base}/_sandbox/  (every endpoint: {base}/_sandbox/docs)",
+            f"  credentials      {base}/_sandbox/credentials  (every shop's keys by platform and shop,",
+            "                   ?shop=NAME for one; webhook_secrets: where each webhook secret comes from)",
         )
     )
 

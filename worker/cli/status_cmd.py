@@ -12,13 +12,14 @@ from rich.table import Table
 from worker.app import build_app
 from worker.cli.state import cli_state
 from worker.receiver.status import StatusReport, build_status_report, format_lag
+from worker.sync.retention import InboxRetention, inbox_retention
 
 
 def _when(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else "-"
 
 
-def print_report(report: StatusReport, console: Console) -> None:
+def print_report(report: StatusReport, console: Console, retention: InboxRetention | None = None) -> None:
     if report.problems:
         problems = Table(title="Problems (nothing moves for these until a person fixes them)")
         for column in ("account or source", "problem", "detail", "since (UTC)"):
@@ -74,6 +75,8 @@ def print_report(report: StatusReport, console: Console) -> None:
         f"given up: {inbox.given_up}. "
         f"Queue depth: {depth}. Reconcile cursor: {_when(report.reconcile_cursor)}."
     )
+    if retention is not None:
+        console.print(retention.describe())
     for note in report.notes:
         console.print(f"note: {note}")
 
@@ -82,7 +85,8 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Per source cursor and lag, orders by state, failures with reasons, queue depth, hook health.
+    """Per source cursor and lag, orders by state, failures with reasons, queue depth, hook health,
+    and the inbox's oldest kept webhook against the retention (``inbox_retention_days``).
 
     Read from the mirror (and Redis for the queue depth); asks neither Picqer nor the shops.
     """
@@ -91,12 +95,15 @@ def status(
         # only Redis holds the queue of the running processes; this process's own queue is empty
         depths = app.queue_depths if app.redis is not None else None
         report = build_status_report(settings, app.engine, queue_depths=depths)
+        retention = inbox_retention(app.engine, settings, now=report.generated_at)
     if depths is None:
         report.notes.append("in-process queue: its depth is on the running process's /status and /metrics")
     if as_json:
-        typer.echo(json.dumps(report.as_json(), indent=2))
+        shown = report.as_json()
+        shown["retention"] = retention.as_json()
+        typer.echo(json.dumps(shown, indent=2))
     else:
-        print_report(report, Console())
+        print_report(report, Console(), retention)
 
 
 def register(app: typer.Typer) -> None:

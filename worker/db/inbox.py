@@ -93,3 +93,39 @@ def clear_not_enqueued(session: Session, *, inbox_id: int, marker: str) -> None:
     if event is not None and event.error is not None and event.error.startswith(marker):
         event.error = None
         session.add(event)
+
+
+def delete_processed_before(session: Session, *, processed_before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` rows processed (or given up on) before ``processed_before``, oldest
+    first; returns how many. A row without ``processed_at`` (waiting, or failing and retried) is
+    never deleted, whatever its age."""
+    done_long_ago = sa.and_(
+        col(InboxEvent.processed_at).is_not(None), col(InboxEvent.processed_at) < processed_before
+    )
+    ids = list(
+        session.exec(
+            select(InboxEvent.id)
+            .where(done_long_ago)
+            .order_by(col(InboxEvent.processed_at), col(InboxEvent.id))
+            .limit(limit)
+        ).all()
+    )
+    if not ids:
+        return 0
+    # the condition again: only what is still done long ago goes, whatever happened since the read
+    deleted = session.execute(sa.delete(InboxEvent).where(col(InboxEvent.id).in_(ids), done_long_ago))
+    return int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def oldest_kept(session: Session) -> tuple[int, datetime | None, bool]:
+    """How many rows the inbox keeps; when the first of them was received, and whether that one is
+    still waiting (not processed: no retention applies to it)."""
+    count = session.execute(sa.select(sa.func.count()).select_from(InboxEvent)).scalar_one()
+    oldest = session.execute(
+        sa.select(col(InboxEvent.received_at), col(InboxEvent.processed_at))
+        .order_by(col(InboxEvent.received_at), col(InboxEvent.id))
+        .limit(1)
+    ).first()
+    if oldest is None:
+        return int(count), None, False
+    return int(count), oldest[0], oldest[1] is None

@@ -2,7 +2,8 @@
 
 One row per shop order (``orders``), with its lines, Picqer picklists and shipments; per-source
 cursors; the webhook inbox; and the hooks we registered. The migrations in ``worker/migrations``
-create exactly this schema (a test compares them).
+create exactly this schema (a test compares them). Which columns hold personal data, which feature
+needs each, and when it is deleted or blanked: ``worker/sync/retention.py``.
 """
 
 from __future__ import annotations

@@ -234,3 +234,90 @@ def count_by_state(session: Session, *, source: str | None = None) -> dict[str, 
     if source is not None:
         statement = statement.where(col(Order.source) == source)
     return {str(state): int(count) for state, count in session.execute(statement).all()}
+
+
+def _holds_json(column: Any) -> sa.ColumnElement[bool]:
+    """The JSON column holds a value: neither SQL NULL nor the JSON ``null`` an ORM write of None
+    leaves (SQLAlchemy's JSON type stores None as ``'null'``)."""
+    return sa.and_(column.is_not(None), sa.cast(column, sa.Text()) != "null")
+
+
+def _finished() -> sa.ColumnElement[bool]:
+    """Nothing is left to do for the order, and a person is not asked to look at it.
+
+    Completed in Picqer with the shop told of its fulfilment; cancelled in Picqer (by us or a
+    person); or never pushed and skipped (unpaid, cancelled before a push, nothing to ship). Failed
+    orders, conflicts, paused orders and fulfilments still to report are not finished.
+    """
+    return sa.or_(
+        sa.and_(
+            col(Order.sync_state) == SyncState.SYNCED,
+            col(Order.picqer_status) == PicqerStatus.COMPLETED,
+            col(Order.fulfilment_reported_at).is_not(None),
+        ),
+        sa.and_(
+            col(Order.sync_state).in_([SyncState.SYNCED, SyncState.CANCELLED]),
+            col(Order.picqer_status) == PicqerStatus.CANCELLED,
+        ),
+        col(Order.sync_state) == SyncState.CANCELLED,
+        sa.and_(col(Order.sync_state) == SyncState.SKIPPED, col(Order.idorder).is_(None)),
+    )
+
+
+def _finished_before(cutoff: datetime) -> sa.ColumnElement[bool]:
+    # ``updated_at`` is stamped by every change, the completion included, so it is never earlier
+    # than the moment an order was finished; an order still being touched (a shop that keeps
+    # sending it) keeps its data until it has been quiet for as long
+    return sa.and_(_finished(), col(Order.updated_at) < cutoff)
+
+
+def list_finished_with_personal_data(
+    session: Session, *, finished_before: datetime, after_id: int = 0, limit: int = 500
+) -> list[int]:
+    """Ids (ascending, above ``after_id``) of orders finished and untouched since
+    ``finished_before`` that still hold personal data: a stored draft, or a shipment's tracking."""
+    tracked = sa.exists().where(
+        col(Shipment.order_id) == col(Order.id),
+        sa.or_(col(Shipment.trackingcode).is_not(None), col(Shipment.trackingurl).is_not(None)),
+    )
+    statement = (
+        select(Order.id)
+        .where(
+            _finished_before(finished_before),
+            col(Order.id) > after_id,
+            sa.or_(_holds_json(col(Order.mapped_json)), _holds_json(col(Order.pushed_draft)), tracked),
+        )
+        .order_by(col(Order.id))
+        .limit(limit)
+    )
+    return [order_id for order_id in session.exec(statement).all() if order_id is not None]
+
+
+def blank_personal_data(session: Session, *, order_ids: Sequence[int], finished_before: datetime) -> int:
+    """Blank the drafts of these orders and the tracking of their shipments; returns how many
+    orders were blanked. ``updated_at`` is left alone: blanking is not a change of the order.
+
+    The finished condition is checked again, so an order a webhook touched since it was listed keeps
+    its data. ``pushed_draft_hash`` stays: a repeat of the same shop order is still recognised.
+    """
+    if not order_ids:
+        return 0
+    table = Order.__table__  # type: ignore[attr-defined]
+    blanked = [
+        int(order_id)
+        for (order_id,) in session.execute(
+            sa.update(table)
+            .where(table.c.id.in_(list(order_ids)), _finished_before(finished_before))
+            # SQL NULL, not the JSON null a None would become
+            .values(mapped_json=sa.null(), pushed_draft=sa.null())
+            .returning(table.c.id)
+        ).all()
+    ]
+    if blanked:
+        shipments = Shipment.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(shipments)
+            .where(shipments.c.order_id.in_(blanked))
+            .values(trackingcode=None, trackingurl=None)
+        )
+    return len(blanked)

@@ -30,7 +30,8 @@ from worker.queue.actors import ACCOUNT_RETRY_MS
 from worker.scheduler import SchedulerTargets
 
 MIRROR_FILE = "picqer-sync-demo.db"
-DEFAULT_FULFILMENT_DELAY_MS = 500  # production waits 10 s (FULFILMENT_DELAY_MS); a demo need not
+# production waits `fulfilment_delay_seconds` (10 s) for the tracking code to land; a demo need not
+DEFAULT_FULFILMENT_DELAY_MS = 500
 WORKER_TIMEOUT_MS = 100
 
 

@@ -4,8 +4,8 @@ A lock factory is called as ``order_lock(source, shop_order_id)`` and gives a co
 Three kinds, chosen by :func:`order_locks`:
 
 - Redis (whenever Redis is used): redis-py's ``Lock`` (``SET NX PX`` with a random token, released
-  by a Lua script only while the token is still ours), with a time-to-live so a killed worker
-  cannot hold an order forever.
+  by a Lua script only while the token is still ours) as a lease: ``LOCK_TTL_SECONDS`` long, renewed
+  every third of that while the holder works, so a SIGKILLed worker's lock is free within 15 s.
 - PostgreSQL without Redis: a session-level advisory lock on a dedicated connection. A
   ``SELECT ... FOR UPDATE`` row lock would have to live in the transaction that also writes the
   step records, and those must be committed *before* each Picqer call (that is what makes a retry
@@ -13,6 +13,11 @@ Three kinds, chosen by :func:`order_locks`:
 - SQLite: a file lock (``flock``) beside the database file, so the threads of ``run`` and the
   operator's ``push`` / ``resync`` commands in other shells serialise too; an in-memory database
   falls back to a lock in this process.
+
+How long a second holder waits is the factory's ``wait`` (``LOCK_WAIT_SECONDS``: the foreground
+commands, where a person waits anyway), unless the caller says otherwise with :func:`lock_wait`.
+The actors say ``lock_wait(0)``: a message for a locked order is put back on the queue with a short
+delay (``worker.queue.actors``) instead of holding a worker thread while another one finishes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +45,39 @@ log = get_logger(__name__)
 
 OrderLockFactory = Callable[[str, str], AbstractContextManager[None]]
 
-LOCK_WAIT_SECONDS = 60.0  # how long a second worker waits before it gives up and retries later
+# how long a foreground command waits for an order another process holds (actors wait not at all)
+LOCK_WAIT_SECONDS = 60.0
 # Redis: a lease, renewed every third of it while the holder works; a killed worker's lock is free
 # within this long
 LOCK_TTL_SECONDS = 15.0
 PROCESS_LOCK_STRIPES = 256  # bounded memory: orders share a lock only when their hashes collide
 
+# the wait :func:`lock_wait` sets for this thread (contextvars: each worker thread has its own)
+_WAIT_OVERRIDE: ContextVar[float | None] = ContextVar("order_lock_wait", default=None)
+
+# how the Redis lease's renewer waits between renewals: ``Event.wait(stop, seconds)``, True once
+# stopped; tests pass a settable clock here
+RenewalWait = Callable[[threading.Event, float], bool]
+
 
 class OrderLocked(RetriableError):
-    """Another worker has been pushing this order for longer than we wait; try again later."""
+    """Another worker holds this order (for longer than we wait); try again later."""
+
+
+@contextmanager
+def lock_wait(seconds: float) -> Iterator[None]:
+    """Within the block, an order lock taken by this thread waits at most ``seconds`` (0: not at
+    all) for another holder, whatever its factory's own ``wait``; then ``OrderLocked``."""
+    token = _WAIT_OVERRIDE.set(max(0.0, seconds))
+    try:
+        yield
+    finally:
+        _WAIT_OVERRIDE.reset(token)
+
+
+def _wait(default: float) -> float:
+    override = _WAIT_OVERRIDE.get()
+    return default if override is None else min(default, override)
 
 
 def _lock_name(source: str, shop_order_id: str, namespace: str = DEFAULT_NAMESPACE) -> str:
@@ -67,7 +97,7 @@ class ProcessOrderLocks:
     def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
         digest = hashlib.sha256(_lock_name(source, shop_order_id).encode()).digest()
         lock = self._locks[int.from_bytes(digest[:4], "big") % len(self._locks)]
-        if not lock.acquire(timeout=self._wait):
+        if not lock.acquire(timeout=_wait(self._wait)):
             raise OrderLocked(f"order {source}/{shop_order_id} is locked by another thread")
         try:
             yield
@@ -104,13 +134,13 @@ class FileOrderLocks:
         path = self._directory / f"order-{int.from_bytes(digest[:4], 'big') % self._stripes:03d}.lock"
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            deadline = time.monotonic() + self._wait
+            deadline = time.monotonic() + _wait(self._wait)
             while True:
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() > deadline:
+                    if time.monotonic() >= deadline:
                         raise OrderLocked(
                             f"order {source}/{shop_order_id} is locked by another process"
                         ) from None
@@ -141,24 +171,26 @@ class RedisOrderLocks:
         namespace: str = DEFAULT_NAMESPACE,
         ttl: float = LOCK_TTL_SECONDS,
         wait: float = LOCK_WAIT_SECONDS,
+        renewal_wait: RenewalWait = threading.Event.wait,
+        prefix: str = "order-lock",
     ) -> None:
         self._redis = redis
         self._namespace = namespace
+        self._prefix = prefix
         self._ttl = ttl
         self._wait = wait
+        self._renewal_wait = renewal_wait
+
+    def key(self, source: str, shop_order_id: str) -> str:
+        return f"{self._namespace}:{self._prefix}:{source}:{shop_order_id}"
 
     @contextmanager
     def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
         from redis.exceptions import LockError
 
         # thread_local=False: the token is checked against Redis, not against the thread
-        lock = self._redis.lock(
-            _lock_name(source, shop_order_id, self._namespace),
-            timeout=self._ttl,
-            blocking_timeout=self._wait,
-            thread_local=False,
-        )
-        if not lock.acquire():
+        lock = self._redis.lock(self.key(source, shop_order_id), timeout=self._ttl, thread_local=False)
+        if not lock.acquire(blocking_timeout=_wait(self._wait)):
             raise OrderLocked(f"order {source}/{shop_order_id} is locked by another worker")
         stop = threading.Event()
         renewer = threading.Thread(
@@ -179,7 +211,7 @@ class RedisOrderLocks:
     def _renew(self, lock: Any, stop: threading.Event, source: str, shop_order_id: str) -> None:
         """Extend the lease every third of its time-to-live until ``stop``; a dead process stops
         renewing, and its lease runs out within ``ttl``."""
-        while not stop.wait(self._ttl / 3):
+        while not self._renewal_wait(stop, self._ttl / 3):
             try:
                 lock.extend(self._ttl, replace_ttl=True)
             except Exception as error:  # lost (expired and taken) or Redis away: the release says so
@@ -190,6 +222,9 @@ class RedisOrderLocks:
                     error_type=type(error).__name__,
                 )
                 return
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 
 
 class PostgresOrderLocks:
@@ -207,13 +242,24 @@ class PostgresOrderLocks:
     @contextmanager
     def __call__(self, source: str, shop_order_id: str) -> Iterator[None]:
         key = self.key(source, shop_order_id)
+        wait_ms = int(_wait(self._wait) * 1000)
+        locked = OrderLocked(f"order {source}/{shop_order_id} is locked by another worker")
         with self._engine.connect() as connection:
-            # LOCAL: the timeout ends with this transaction, so the pooled connection keeps no trace
-            connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self._wait * 1000)}ms'"))
-            try:
-                connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            except sa.exc.OperationalError as error:
-                raise OrderLocked(f"order {source}/{shop_order_id} is locked by another worker") from error
+            if wait_ms <= 0:
+                # not waiting at all (a lock_timeout of 0 would mean waiting for ever)
+                taken = connection.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+                if not taken.scalar():
+                    connection.rollback()
+                    raise locked
+            else:
+                # LOCAL: the timeout ends with this transaction, so the pooled connection keeps no trace
+                connection.execute(sa.text(f"SET LOCAL lock_timeout = '{wait_ms}ms'"))
+                try:
+                    connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                except sa.exc.OperationalError as error:
+                    if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                        raise  # the database is away, not the lock taken: the caller's outage retry
+                    raise locked from error
             connection.commit()  # the lock is the session's, not the transaction's
             try:
                 yield
@@ -224,6 +270,35 @@ class PostgresOrderLocks:
                 except sa.exc.DBAPIError:
                     # a broken connection has lost the lock already; never return it to the pool
                     connection.invalidate()
+
+
+class NamedLocks:
+    """One ``threading.Lock`` per name (never striped): one process, any number of threads."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def __call__(self, kind: str, name: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(f"{kind}:{name}", threading.Lock())
+        if not lock.acquire(blocking=False):
+            raise OrderLocked(f"{kind} {name} is running in another thread")
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+def running_job_locks(redis: Any = None, *, namespace: str = DEFAULT_NAMESPACE) -> OrderLockFactory:
+    """A lock per running job (``("poll", source)``, ``("reconcile", "picqer")``), never waited for:
+    ``OrderLocked`` at once when another worker runs it. With Redis a renewed lease shared by every
+    worker process (a killed holder frees it within the lease); without Redis (``run``, one process)
+    a lock per name in this process."""
+    if redis is not None:
+        return RedisOrderLocks(redis, namespace=namespace, wait=0.0, prefix="running")
+    return NamedLocks()
 
 
 def order_locks(engine: Engine, redis: Any = None, *, namespace: str = DEFAULT_NAMESPACE) -> OrderLockFactory:

@@ -12,33 +12,60 @@ Retries are driven by the error tree (``worker/errors.py``), through dramatiq's 
 * ``AccountUnavailable`` (Picqer or the shop refuses our key, see ``worker/sync/health.py``) ->
   :class:`AccountRetry` after ``account_retry_ms``, never counted: the message waits for the key to
   be fixed, however long that takes, and no order is failed for it;
+* ``OrderLocked`` (another worker holds the order) -> :class:`LockedRetry` after 1-3 s, not counted,
+  up to ``max_lock_waits``: the actors never wait for a lock (``lock_wait(0)``), so a locked order
+  holds no worker thread and unrelated orders never queue behind it. A holder keeps an order at most
+  an actor's time limit (2 min), or a SIGKILLed one its lease (15 s); the waits allowed last longer;
+* the database or Redis unreachable (:func:`is_outage`) -> :class:`OutageRetry` after 2-5 s, not
+  counted while the outage seen by this message is younger than ``max_outage_ms`` (an hour), with
+  one log line per retry: work sent during an outage goes through within seconds of its end;
 * other ``RetriableError`` (and anything unexpected) -> dramatiq's backoff, up to ``max_retries``;
 * ``FatalError`` / ``SkippableError`` -> ``throws``: no retry; the use case recorded the reason
   and the dead-letter actor records it again if it did not.
 
+Past its allowance, a 429, a lock or an outage counts as a failure like any other.
+
 Backoffs and limits are ours, not dramatiq's defaults (20 retries over a week, 10 minute limit).
-Each ``time_limit`` leaves room for a shop request retried as ``adapters.retry.SHOP_REQUEST`` says
-(``tests/queue`` checks the sums).
+An event or a push (Picqer's 5xx and timeouts, a shop that is down) backs off 2 s, 4 s, 8 s, 16 s,
+then between 15 and 30 s each time (dramatiq's jitter: the cap times 0.5-1): once the fault is
+gone, every waiting message is tried again within 30 s, where a 15-minute cap used to leave it
+waiting up to 15 minutes. ``max_retries`` goes up to match (140 tries of about 22 s), so a message
+keeps trying for about as long as before: 35-70 minutes, about 52 on average (it was 33-66, and
+52, with 10 tries capped at 15 min); then it is dead-lettered, recorded as failed, and ``failures
+retry`` sends it again. During a long Picqer outage that is one request per message every ~22 s,
+which the shared request budget paces. Each ``time_limit`` leaves room for a shop request retried as
+``adapters.retry.SHOP_REQUEST`` says (``tests/queue`` checks the sums).
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import dramatiq
+import sqlalchemy as sa
 from dramatiq.middleware import CurrentMessage
+from redis import exceptions as redis_errors
 
 from worker import metrics
+from worker.config import Settings
 from worker.db.models import utcnow
 from worker.errors import FatalError, RateLimited, SkippableError
+from worker.infra.locks import OrderLocked, lock_wait
 from worker.logging import get_logger
 from worker.queue.broker import QUEUE_NAME
-from worker.queue.middleware import DEAD_LETTER_ACTOR, AccountRetry, RateLimitRetry
+from worker.queue.middleware import (
+    DEAD_LETTER_ACTOR,
+    AccountRetry,
+    LockedRetry,
+    OutageRetry,
+    RateLimitRetry,
+)
 from worker.sync.health import ACCOUNT_RETRY_SECONDS, AccountUnavailable
 from worker.sync.inbox import PICQER_INBOX_SOURCE
 from worker.sync.outcomes import EventOutcome, PushKind, PushOutcome
@@ -50,13 +77,23 @@ log = get_logger(__name__)
 THROWS = (FatalError, SkippableError)
 SECOND = 1000  # dramatiq counts milliseconds
 MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
 # 429s a message waits out before they count as failures: an account stuck at its limit still ends
 MAX_RATE_LIMIT_WAITS = 50
-# Picqer sends picklists.shipments.created and orders.completed at the same moment; reporting the
-# fulfilment a little later lets the tracking code land in the mirror first
-FULFILMENT_DELAY_MS = 10_000
+# the default of ``Settings.fulfilment_delay_seconds`` (why the report waits is said there); the
+# wiring passes the configured one
+FULFILMENT_DELAY_MS = int(Settings.model_fields["fulfilment_delay_seconds"].default * SECOND)
 # work that met a refused key comes back after this long, so it resumes within a minute of the fix
 ACCOUNT_RETRY_MS = int(ACCOUNT_RETRY_SECONDS * SECOND)
+# a locked order comes back after 1-3 s (jittered, so the messages of one order do not come back in
+# step); 150 such waits, 150-450 s, outlast any holder: a push holds an order at most its actor's
+# 2-minute time limit, a SIGKILLed worker's lease runs out within 15 s
+LOCK_RETRY_MS = (1 * SECOND, 3 * SECOND)
+MAX_LOCK_WAITS = 150
+# the database or Redis unreachable: tried again every 2-5 s, so work resumes within 5 s of the
+# outage's end; uncounted for an hour of outage, then each try spends a retry as any failure does
+OUTAGE_RETRY_MS = (2 * SECOND, 5 * SECOND)
+MAX_OUTAGE_MS = HOUR
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -97,6 +134,8 @@ class ActorOptions:
     max_backoff: int  # ms
     time_limit: int  # ms
     max_rate_limit_waits: int = MAX_RATE_LIMIT_WAITS
+    max_lock_waits: int = MAX_LOCK_WAITS  # a message may override it (tests)
+    max_outage_ms: int = MAX_OUTAGE_MS
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -110,27 +149,30 @@ class ActorOptions:
     def retry_when(self, retries: int, error: BaseException) -> bool:
         """dramatiq's ``retry_when``: whether the message that just failed with ``error`` is retried.
 
-        ``retries`` counts every earlier failure, 429s included; the 429s waited out (counted on
-        the message by the actor) are taken off again, so only real failures spend ``max_retries``
-        (the message's own, when it was sent with one).
+        ``retries`` counts every earlier failure, free waits included; the waits that are free (429s,
+        a refused key, a locked order, an outage: counted on the message by the actor) are taken
+        off again, so only real failures spend ``max_retries`` (the message's own, when it was sent
+        with one). The actor raises a ``LockedRetry`` or ``OutageRetry`` only within its allowance.
         """
-        if isinstance(error, AccountRetry):
-            return True  # the account is broken, not the message: wait for the fix
+        if isinstance(error, AccountRetry | LockedRetry | OutageRetry):
+            return True  # the account, the lock or the service, not the message: wait for it
         message = CurrentMessage.get_current_message()
         options = message.options if message is not None else {}
-        account_waits = int(options.get("account_waits", 0))
         waits = int(options.get("rate_limit_waits", 0))  # this failure included, when a 429
         if isinstance(error, RateLimitRetry):
             if waits <= self.max_rate_limit_waits:
                 return True
             waits -= 1  # past the allowance: this 429 spends a retry like any failure
-        free = min(waits, self.max_rate_limit_waits) + account_waits
+        free = min(waits, self.max_rate_limit_waits) + sum(
+            int(options.get(name, 0)) for name in ("account_waits", "lock_waits", "outage_waits")
+        )
         return retries - free < int(options.get("max_retries", self.max_retries))
 
 
-# one event or one order: quick, retried for about an hour (5 s, 10 s, ... capped at 15 min)
+# one event or one order: tried again within 30 s of a fault's end, for about an hour in all
+# (2 s, 4 s, 8 s, 16 s, then 15-30 s: see the module docstring)
 EVENT_OPTIONS = ActorOptions(
-    max_retries=10, min_backoff=5 * SECOND, max_backoff=15 * MINUTE, time_limit=2 * MINUTE
+    max_retries=140, min_backoff=2 * SECOND, max_backoff=30 * SECOND, time_limit=2 * MINUTE
 )
 FULFILMENT_OPTIONS = ActorOptions(
     max_retries=12, min_backoff=15 * SECOND, max_backoff=30 * MINUTE, time_limit=2 * MINUTE
@@ -151,24 +193,99 @@ def rate_limit_delay_ms(error: RateLimited) -> int:
     return wait + random.randint(0, max(1, min(SECOND, wait // 5)))
 
 
-def _count_on_message(option: str) -> None:
+def _count_on_message(option: str) -> int:
+    """Add one to the message's ``option`` (read by the actor's ``retry_when``); the new count."""
     message = CurrentMessage.get_current_message()
-    if message is not None:  # counted for the actor's retry_when
-        message.options[option] = int(message.options.get(option, 0)) + 1
+    if message is None:
+        return 1
+    message.options[option] = int(message.options.get(option, 0)) + 1
+    return int(message.options[option])
 
 
-def _waits_out_429s(fn: Callable[P, R], *, account_retry_ms: int = ACCOUNT_RETRY_MS) -> Callable[P, R]:
+def _message_option(name: str, default: int) -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get(name, default)) if message is not None else default
+
+
+def outage_service(error: BaseException) -> str | None:
+    """ "database" or "redis" when ``error`` says that service could not be reached (refused, reset,
+    timed out, pool exhausted), else None: retrying the same work a few seconds later may succeed."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
+        return "database"  # connection refused or lost, a timeout, an exhausted pool, a lock wait
+    if isinstance(error, sa.exc.DisconnectionError):
+        return "database"
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return "database"
+    if isinstance(
+        error,
+        redis_errors.ConnectionError | redis_errors.TimeoutError | dramatiq.errors.BrokerConnectionError,
+    ):
+        return "redis"
+    return None
+
+
+def is_outage(error: BaseException) -> bool:
+    return outage_service(error) is not None
+
+
+def _jitter(bounds: tuple[int, int]) -> int:
+    return random.randint(bounds[0], max(bounds))
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How long the waits that spend no retry last (ms); tests shorten them and set the clock."""
+
+    account_retry_ms: int = ACCOUNT_RETRY_MS
+    lock_retry_ms: tuple[int, int] = LOCK_RETRY_MS
+    outage_retry_ms: tuple[int, int] = OUTAGE_RETRY_MS
+    clock: Callable[[], float] = time.time  # seconds; outages are measured across processes
+
+
+def _with_waits(fn: Callable[P, R], options: ActorOptions, waits: Waits) -> Callable[P, R]:
+    """``fn`` as an actor: never waits for an order lock; turns 429s, a refused key, a locked order
+    and an outage into the ``dramatiq.Retry`` that comes back after the right wait."""
+
     @functools.wraps(fn)  # keeps the name and signature (the log context reads the parameter names)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            with lock_wait(0):
+                return fn(*args, **kwargs)
         except AccountUnavailable as error:
             _count_on_message("account_waits")
-            jitter = random.randint(0, max(1, account_retry_ms // 10))
-            raise AccountRetry(error.reason, delay=account_retry_ms + jitter) from error
+            jitter = random.randint(0, max(1, waits.account_retry_ms // 10))
+            raise AccountRetry(error.reason, delay=waits.account_retry_ms + jitter) from error
         except RateLimited as error:
             _count_on_message("rate_limit_waits")
             raise RateLimitRetry(str(error), delay=rate_limit_delay_ms(error)) from error
+        except OrderLocked as error:
+            if _message_option("lock_waits", 0) >= _message_option("max_lock_waits", options.max_lock_waits):
+                raise  # locked for longer than any holder keeps an order: a failure like any other
+            _count_on_message("lock_waits")
+            delay = _jitter(waits.lock_retry_ms)
+            log.info("order_locked_retrying", delay_ms=delay)
+            raise LockedRetry(str(error), delay=delay) from error
+        except Exception as error:
+            service = outage_service(error)
+            if service is None:
+                raise
+            now_ms = int(waits.clock() * SECOND)
+            message = CurrentMessage.get_current_message()
+            since = int(message.options.setdefault("outage_since", now_ms)) if message else now_ms
+            if now_ms - since > options.max_outage_ms:
+                raise  # out for longer than an outage we wait for: each try spends a retry now
+            tries = _count_on_message("outage_waits")
+            delay = _jitter(waits.outage_retry_ms)
+            # one line per retry, never the error's text (a database error may quote the URL)
+            log.warning(
+                "retrying_after_outage",
+                service=service,
+                error_type=type(error).__name__,
+                delay_ms=delay,
+                tries=tries,
+                outage_seconds=round((now_ms - since) / SECOND, 1),
+            )
+            raise OutageRetry(f"{service} unreachable ({type(error).__name__})", delay=delay) from error
 
     return wrapper
 
@@ -215,12 +332,17 @@ def declare_actors(
     *,
     fulfilment_delay_ms: int = FULFILMENT_DELAY_MS,
     account_retry_ms: int = ACCOUNT_RETRY_MS,
+    waits: Waits | None = None,
 ) -> Actors:
     """Declare every actor on ``broker`` (never on dramatiq's implicit global broker).
 
-    ``fulfilment_delay_ms``: the wait between an order's completion and its fulfilment report (the
-    demo and tests use a short one); ``account_retry_ms``: the wait of work that met a refused key.
+    ``fulfilment_delay_ms``: the wait between an order's completion and its fulfilment report
+    (``Settings.fulfilment_delay_seconds``; the demo and tests use a short one);
+    ``account_retry_ms``: the wait of work that met a refused key; ``waits``: every wait that spends
+    no retry, ``account_retry_ms`` included (tests shorten them).
     """
+    if waits is None:
+        waits = Waits(account_retry_ms=account_retry_ms)
 
     def declare(fn: Callable[..., None], options: ActorOptions) -> Any:
         decorator = dramatiq.actor(
@@ -230,7 +352,7 @@ def declare_actors(
             throws=THROWS,
             **options.as_kwargs(),
         )
-        return decorator(_waits_out_429s(fn, account_retry_ms=account_retry_ms))
+        return decorator(_with_waits(fn, options, waits))
 
     def process_shop_event(inbox_id: int) -> None:
         applied = handlers.process_shop_event(inbox_id)

@@ -2,6 +2,14 @@
 
 The in-memory broker (dramatiq's ``StubBroker``) is only sound for the single-process ``run``: the
 webhook inbox in the mirror is what survives a restart there, and the sweeper re-enqueues it.
+
+A SIGKILLed worker's messages, on Redis. dramatiq's ``dispatch.lua`` runs on every broker command:
+it stamps the calling process's heartbeat (``__heartbeats__``, one broker id per process) and, with
+a chance of ``maintenance_chance`` in a million (ack and nack excepted), does maintenance on the
+command's queue: every unacknowledged message of a process whose heartbeat is older than
+``heartbeat_timeout`` goes back on that queue. dramatiq's defaults (60 s, 1 in 1000) bring a dead
+worker's messages back after a minute at the soonest, and when few commands run, minutes later.
+Ours (``HEARTBEAT_TIMEOUT_MS``, ``MAINTENANCE_CHANCE``) bring them back within about 15 s.
 """
 
 from __future__ import annotations
@@ -17,16 +25,35 @@ from dramatiq.middleware import (
     Callbacks,
     CurrentMessage,
     Pipelines,
-    Retries,
     ShutdownNotifications,
     TimeLimit,
 )
 
 from worker.config import Settings
-from worker.queue.middleware import DeadLetters, LogContext, MessageMetrics
+from worker.queue.middleware import DeadLetters, DurableRetries, LogContext, MessageMetrics
 
 QUEUE_NAME = "picqer-sync"  # every actor's queue: one kind of worker process takes them all
 DEFAULT_MAX_RETRIES = 5  # actors set their own; this only guards an actor that forgot
+
+# how long an idle worker waits before it looks at the queue again: the pickup delay of an order
+# arriving after a quiet spell, so short; a Redis poll every 200 ms per process costs next to nothing
+WORKER_TIMEOUT_MS = 200
+
+# A live worker stamps its heartbeat at least every WORKER_TIMEOUT_MS: its delay-queue consumer
+# (prefetch 1000 per thread, never full) polls Redis that often even when every thread is busy, and
+# every ack stamps it too. 12 s is 60 of those polls, so only a dead process (or one cut off from
+# Redis that long) looks dead; a live one mistaken for dead costs a message processed twice, which
+# the order lock and the look-up by reference make harmless. It is also about the order lock's
+# lease (worker.infra.locks.LOCK_TTL_SECONDS): the message comes back when its lock is free.
+HEARTBEAT_TIMEOUT_MS = 12_000
+# one command in 5 does maintenance: each live process polls each of its two queues (the queue
+# and its delay queue) at least 5 times a second when idle, and once per message when busy, so a
+# live process runs maintenance on each queue about once a second; maintenance without a dead
+# worker is a ZRANGEBYSCORE on a set of a few members. A dead worker's messages are back about a
+# second after its heartbeat is HEARTBEAT_TIMEOUT_MS old, so 13-14 s after the kill; 20 s would
+# take 40 maintenance-free polls in a row, a chance of (4/5)^40 = 0.01 %. (dramatiq counts the
+# chance in a million.)
+MAINTENANCE_CHANCE = 200_000
 
 
 def make_broker(settings: Settings, *, redis_client: Any = None) -> dramatiq.Broker:
@@ -47,24 +74,24 @@ def make_broker(settings: Settings, *, redis_client: Any = None) -> dramatiq.Bro
         Pipelines(),
         # before Retries: the message is still current when Retries asks an actor's retry_when
         CurrentMessage(),
-        Retries(max_retries=DEFAULT_MAX_RETRIES),
+        # Retries whose re-enqueue waits out a Redis outage instead of losing the message
+        DurableRetries(max_retries=DEFAULT_MAX_RETRIES),
         LogContext(),
     ]
     broker: dramatiq.Broker
     if redis_client is not None:
         broker = RedisBroker(  # type: ignore[no-untyped-call]
-            client=redis_client, namespace=settings.redis_namespace, middleware=middleware
+            client=redis_client,
+            namespace=settings.redis_namespace,
+            middleware=middleware,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=MAINTENANCE_CHANCE,
         )
     else:
         # fail_fast_default=False: join() is for tests; a dead-lettered message must not raise there
         broker = StubBroker(middleware=middleware, fail_fast_default=False)
     dramatiq.set_broker(broker)
     return broker
-
-
-# how long an idle worker waits before it looks at the queue again: the pickup delay of an order
-# arriving after a quiet spell, so short; a Redis poll every 200 ms per process costs next to nothing
-WORKER_TIMEOUT_MS = 200
 
 
 def start_worker(

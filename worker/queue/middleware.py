@@ -10,11 +10,12 @@ from __future__ import annotations
 import inspect
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
 import structlog
-from dramatiq.middleware import Middleware, TimeLimitExceeded
+from dramatiq.middleware import Middleware, Retries, TimeLimitExceeded
 
 from worker import metrics
 from worker.logging import get_logger
@@ -32,6 +33,101 @@ class RateLimitRetry(dramatiq.Retry):
 class AccountRetry(dramatiq.Retry):
     """Raised by an actor when Picqer or the shop refuses our key: come back after ``delay`` ms,
     never counted as a failure (see ``worker.sync.health``)."""
+
+
+class LockedRetry(dramatiq.Retry):
+    """Raised by an actor whose order another worker holds: come back after ``delay`` ms (a second
+    or two), not counted as a failure, instead of holding a worker thread while it waits."""
+
+
+class OutageRetry(dramatiq.Retry):
+    """Raised by an actor that could not reach the database or Redis: come back after ``delay`` ms
+    (a few seconds), not counted as a failure while the outage is younger than an hour."""
+
+
+# how long a retry's re-enqueue waits between tries while Redis is away (it holds the worker
+# thread, as dramatiq's own acknowledgement does: without Redis there is nothing else to do)
+REENQUEUE_PAUSE_SECONDS = (0.5, 2.0)
+
+
+def _broker_unreachable() -> tuple[type[BaseException], ...]:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (RedisConnectionError, RedisTimeoutError, dramatiq.errors.BrokerConnectionError)
+
+
+def send_until_taken(
+    send: Callable[[], Any],
+    *,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """``send()`` again and again while the broker is unreachable, until it takes the message.
+
+    A retry or a dead letter enqueued while Redis is away would otherwise be lost: the worker
+    acknowledges the message it came from as soon as Redis is back. If this process dies meanwhile,
+    the message was never acknowledged and comes back after the heartbeat timeout.
+    """
+    unreachable = _broker_unreachable()
+    pause = REENQUEUE_PAUSE_SECONDS[0]
+    failures = 0
+    while True:
+        try:
+            send()
+        except unreachable as error:
+            failures += 1
+            if failures == 1:
+                log.warning("queue_unreachable_waiting", what=what, error_type=type(error).__name__)
+            sleep(pause)
+            pause = min(pause * 2, REENQUEUE_PAUSE_SECONDS[1])
+            continue
+        if failures:
+            log.info("queue_back", what=what, tries=failures + 1)
+        return
+
+
+class _PatientBroker:
+    """The broker as ``Retries`` sees it: its ``enqueue`` waits for an unreachable Redis."""
+
+    def __init__(self, broker: dramatiq.Broker, sleep: Callable[[float], None]) -> None:
+        self._broker = broker
+        self._sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)
+
+    def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
+        taken: list[Any] = []
+        send_until_taken(
+            lambda: taken.append(self._broker.enqueue(message, delay=delay)), what="retry", sleep=self._sleep
+        )
+        return taken[0]
+
+
+class DurableRetries(Retries):
+    """dramatiq's ``Retries``, whose re-enqueue of a failed message waits out a Redis outage.
+
+    dramatiq logs and drops an error raised in a middleware, then acknowledges the message once
+    Redis answers again: a retry enqueued during the outage would be gone. Here it is enqueued as
+    soon as Redis answers, before the acknowledgement. ``sleep`` is the pause between tries.
+    """
+
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, **options: Any) -> None:
+        super().__init__(**options)  # type: ignore[no-untyped-call]
+        self.sleep = sleep
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        super().after_process_message(  # type: ignore[no-untyped-call]
+            _PatientBroker(broker, self.sleep), message, result=result, exception=exception
+        )
 
 
 def failure_reason(error: BaseException) -> str:
@@ -65,7 +161,8 @@ class DeadLetters(Middleware):
         except dramatiq.errors.ActorNotFound:
             log.error("dead_letter_actor_missing", actor=message.actor_name, reason=reason)
             return
-        dead_letter.send(message.actor_name, list(message.args), dict(message.kwargs), reason)
+        args = (message.actor_name, list(message.args), dict(message.kwargs), reason)
+        send_until_taken(lambda: dead_letter.send(*args), what="dead_letter")
 
 
 class LogContext(Middleware):
@@ -144,6 +241,10 @@ class MessageMetrics(Middleware):
             outcome = "rate_limited"
         elif isinstance(exception, AccountRetry):
             outcome = "account_unavailable"
+        elif isinstance(exception, LockedRetry):
+            outcome = "locked"
+        elif isinstance(exception, OutageRetry):
+            outcome = "outage"
         else:
             outcome = "retried"
         metrics.MESSAGES.labels(message.actor_name, outcome).inc()

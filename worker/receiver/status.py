@@ -27,6 +27,7 @@ from worker.db.session import session_scope
 from worker.sync.failures import list_needing_person
 from worker.sync.health import list_broken
 from worker.sync.rejections import recent_rejections
+from worker.sync.retention import InboxRetention, inbox_retention
 
 MAX_FAILURES_SHOWN = 50
 
@@ -95,6 +96,7 @@ class StatusReport:
     notes: list[str] = field(default_factory=list)
     problems: list[ProblemStatus] = field(default_factory=list)  # accounts and sources, at the top
     needs_person: list[FailureStatus] = field(default_factory=list)  # paused orders and conflicts
+    retention: InboxRetention | None = None  # the oldest kept webhook, against inbox_retention_days
 
     def as_json(self) -> dict[str, Any]:
         def convert(value: Any) -> Any:
@@ -217,6 +219,7 @@ def build_status_report(
         notes=notes,
         problems=problems,
         needs_person=needs_person,
+        retention=inbox_retention(engine, settings, now=now),
     )
 
 
