@@ -179,12 +179,14 @@ class OrderSource(ABC):
         """Every order changed since ``since``, each once per run, across all pages."""
         paginator = self.paginator()
         request: PageRequest | None = PageRequest(self.orders_path, self.listing_params(since))
-        seen_pages: set[str] = set()
-        seen_ids: set[str] = set()
+        # what a listing remembers per order and per page, kept small (a resync lists 100,000
+        # orders in flat memory): a page by the hash of its request, an order by its id as an int
+        seen_pages: set[int] = set()
+        seen_ids: set[int | str] = set()
         self.listing_total = None
         first_page = True
         while request is not None:
-            fingerprint = request.fingerprint()
+            fingerprint = hash(request.fingerprint())
             if fingerprint in seen_pages:
                 raise PaginationLoopError(
                     f"{self.platform} pagination came back to a page already read", service=self.platform
@@ -196,7 +198,7 @@ class OrderSource(ABC):
                 first_page = False
             records = self.parse_page(response)
             for record in records:
-                key = str(record.get(self.primary_key))
+                key = _compact_id(record.get(self.primary_key))
                 if key in seen_ids:
                     continue  # a record that moved between pages while we read them
                 seen_ids.add(key)
@@ -285,6 +287,12 @@ class OrderSource(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _compact_id(value: Any) -> int | str:
+    """An order id as an int when it is one (a fraction of a string's memory), else as text."""
+    text = str(value)
+    return int(text) if text.isdigit() and str(int(text)) == text else text  # "007" stays text
 
 
 def _error_text(response: httpx.Response) -> str:

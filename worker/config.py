@@ -173,9 +173,10 @@ class Settings(BaseSettings):
     # all database work of one webhook answer; past it the answer is 503 and the sender retries
     receiver_deadline_seconds: float = Field(default=2.5, gt=0)
     readiness_timeout_seconds: float = Field(default=1.5, gt=0)  # each /readyz check
-    # webhooks on the database at once per web process, abandoned threads included; beyond it (and
-    # a short wait) a webhook is answered 503 with Retry-After at once, never queued without bound
-    receiver_max_in_flight: int = Field(default=32, ge=1)
+    # webhooks waiting for the inbox writer at once per web process (each a few KiB of memory, no
+    # thread); beyond it, and a short wait, a webhook is answered 503 with Retry-After, never queued
+    # without bound
+    receiver_max_in_flight: int = Field(default=256, ge=1)
     # processed inbox rows (whole webhook bodies: names, addresses, emails, phone numbers) are
     # deleted this many days after they were handled; the mirror drops the personal data of orders
     # completed longer ago. Rows that still need work are kept until they are done.

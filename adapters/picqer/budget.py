@@ -34,13 +34,18 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
 
 
 class RequestBudget(Protocol):
-    """Paces every process's requests to one Picqer account (implemented in ``worker/infra/budget.py``)."""
+    """Paces every process's requests to one Picqer account (implemented in ``worker/infra/budget.py``).
+
+    The client is synchronous: a thread calls ``acquire``, sends, and calls ``observe`` with the
+    answer before it acquires again, so a budget may hold "this thread's request" between the two
+    (it keeps the request's slot until its answer: Picqer counted it somewhere in between).
+    """
 
     def acquire(self) -> None:
-        """Block until one more request may be sent."""
+        """Block until one more request may be sent, and take its slot."""
 
     def observe(self, *, limit: int | None, remaining: int | None) -> None:
-        """Called after each response with Picqer's rate-limit headers."""
+        """Called by the same thread after each response (429s too), with Picqer's rate-limit headers."""
 
     def penalise(self, retry_after: float) -> None:
         """Called after a 429: nobody sends for this long."""

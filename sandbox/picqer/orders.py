@@ -94,7 +94,7 @@ def create_order(state: PicqerState, body: dict[str, Any]) -> Order:
         lines=lines,
         orderfield_values=values,
     )
-    state.orders[idorder] = order
+    state.add_order(order)
     state.emit("orders.created", "order", idorder)
     return order
 
@@ -106,7 +106,10 @@ def update_order(state: PicqerState, order: Order, body: dict[str, Any]) -> None
     changes = _clean_fields(state, body, UPDATABLE_FIELDS)
     if "idcustomer" in changes and changes["idcustomer"] is not None:
         _customer(state, changes["idcustomer"])
+    previous = order.fields.get("reference")
     order.fields.update(changes)
+    if order.fields.get("reference") != previous:
+        state.reindex_reference(order, previous)
     touch(state, order)
 
 

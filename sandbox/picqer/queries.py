@@ -20,9 +20,12 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 
 
 def filter_orders(state: PicqerState, query: Mapping[str, str]) -> list[Order]:
-    orders = sorted(state.orders.values(), key=lambda o: o.idorder)
     sinceid, beforeid = _int(query, "sinceid"), _int(query, "beforeid")
     idcustomer, idwarehouse = _int(query, "idcustomer"), _int(query, "idwarehouse")
+    # the indexes narrow the candidates; every filter below still runs over them
+    orders = state.order_candidates(
+        reference=query.get("reference"), orderid=query.get("orderid"), sinceid=sinceid, beforeid=beforeid
+    )
     if sinceid is not None:
         orders = [o for o in orders if o.idorder > sinceid]
     if beforeid is not None:

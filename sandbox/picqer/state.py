@@ -6,6 +6,7 @@ for its whole run so it sees and leaves a consistent world.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,7 +76,12 @@ class PicqerState:
         self.tags: dict[int, Tag] = {}
         self.customers: dict[int, Customer] = {}
         self.orderfields: dict[int, OrderField] = {}
-        self.orders: dict[int, Order] = {}
+        self.orders: dict[int, Order] = {}  # add with add_order(), which keeps the indexes below
+        # GET /orders?reference=, ?orderid=, ?sinceid= answered from indexes, not by reading every
+        # order (a push looks its order up by reference first: a scan made N pushes cost N²)
+        self.order_ids: list[int] = []  # sorted
+        self.orders_by_reference: dict[str, set[int]] = {}  # lower-cased reference -> idorders
+        self.orders_by_orderid: dict[str, int] = {}
         self.picklists: dict[int, Picklist] = {}
         self.shipments: dict[int, Shipment] = {}
         self.backorders: dict[int, Backorder] = {}
@@ -91,6 +97,43 @@ class PicqerState:
         value = self._counters.get(kind, FIRST_IDS[kind])
         self._counters[kind] = value + 1
         return value
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.idorder] = order
+        if not self.order_ids or order.idorder > self.order_ids[-1]:
+            self.order_ids.append(order.idorder)  # ids only grow: the usual case
+        else:
+            bisect.insort(self.order_ids, order.idorder)
+        self.orders_by_orderid[order.orderid] = order.idorder
+        self._index_reference(order, order.fields.get("reference"))
+
+    def reindex_reference(self, order: Order, previous: object) -> None:
+        """After ``order``'s reference changed from ``previous``."""
+        listed = self.orders_by_reference.get(_reference_key(previous))
+        if listed is not None:
+            listed.discard(order.idorder)
+        self._index_reference(order, order.fields.get("reference"))
+
+    def _index_reference(self, order: Order, reference: object) -> None:
+        self.orders_by_reference.setdefault(_reference_key(reference), set()).add(order.idorder)
+
+    def order_candidates(
+        self, *, reference: str | None, orderid: str | None, sinceid: int | None, beforeid: int | None
+    ) -> list[Order]:
+        """The orders a list filter can hold, by idorder, narrowed by the indexes (the filter still
+        runs over them): by reference or orderid, else the idorder range."""
+        if reference is not None or orderid is not None:
+            ids: set[int] | None = None
+            if reference is not None:
+                ids = set(self.orders_by_reference.get(_reference_key(reference), ()))
+            if orderid is not None:
+                found = self.orders_by_orderid.get(orderid)
+                by_orderid = {found} if found is not None else set()
+                ids = by_orderid if ids is None else ids & by_orderid
+            return [self.orders[idorder] for idorder in sorted(ids or ())]
+        low = bisect.bisect_right(self.order_ids, sinceid) if sinceid is not None else 0
+        high = bisect.bisect_left(self.order_ids, beforeid) if beforeid is not None else len(self.order_ids)
+        return [self.orders[idorder] for idorder in self.order_ids[low:high]]
 
     # Lookups that answer Picqer's 404 when the id is unknown.
 
@@ -151,3 +194,8 @@ class PicqerState:
     def drain_events(self) -> list[PendingEvent]:
         events, self._events = self._events, []
         return events
+
+
+def _reference_key(reference: object) -> str:
+    """References compare without case, as the ``reference`` filter does; None is the empty one."""
+    return str(reference or "").lower()

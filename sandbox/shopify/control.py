@@ -28,11 +28,23 @@ class NewOrder(ControlBody):
     order: dict[str, Any] = Field(default_factory=dict)
 
 
+class BulkOrders(ControlBody):
+    """Many orders from one template at once (benchmarks): one ``spacing_seconds`` apart, the last
+    one now; no webhooks."""
+
+    count: int = Field(ge=1, le=1_000_000)
+    template: str = "ipod"
+    financial_status: Literal["pending", "authorized", "partially_paid", "paid"] = "paid"
+    spacing_seconds: float = Field(default=1.0, ge=0)
+
+
 class Settings(ControlBody):
     webhook_secret: str | None = None
     access_token: str | None = None  # "" accepts any token again
     bucket_size: int | None = Field(default=None, ge=0)  # 0: no limit
     leak_per_second: float | None = Field(default=None, gt=0)
+    cost_maximum: float | None = Field(default=None, gt=0)  # the GraphQL cost bucket, in points
+    cost_restore: float | None = Field(default=None, gt=0)  # points restored per second
 
 
 class WebhookAddress(ControlBody):
@@ -137,6 +149,20 @@ def build_control_router(sim: ControlPort) -> APIRouter:
             lambda: {
                 "order": sim.create_order(
                     shop, {**template(body.template), **body.order}, financial_status=body.financial_status
+                )
+            }
+        )
+
+    @router.post("/shops/{shop}/orders/bulk", status_code=201)
+    def create_many(shop: str, body: BulkOrders) -> Any:
+        return guarded(
+            lambda: {
+                "orders": sim.seed_orders(
+                    shop,
+                    body.count,
+                    template_name=body.template,
+                    financial_status=body.financial_status,
+                    spacing_seconds=body.spacing_seconds,
                 )
             }
         )

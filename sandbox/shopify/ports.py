@@ -59,6 +59,16 @@ class ControlPort(SharedPort, Protocol):
         self, shop: str, spec: dict[str, Any], *, financial_status: str = "paid"
     ) -> dict[str, Any]: ...
 
+    def seed_orders(
+        self,
+        shop: str,
+        count: int,
+        *,
+        template_name: str = "ipod",
+        financial_status: str = "paid",
+        spacing_seconds: float = 1.0,
+    ) -> int: ...
+
     def pay(self, shop: str, order_id: int | str) -> dict[str, Any]: ...
 
     def edit(self, shop: str, order_id: int | str, changes: dict[str, Any]) -> dict[str, Any]: ...

@@ -4,11 +4,12 @@ bucket, behind one re-entrant lock. Times are rendered as Shopify does: seconds,
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sandbox.ratelimit import LeakyBucket
@@ -61,18 +62,60 @@ class Subscription:
         }
 
 
+UpdatedKey = tuple[str, int]  # (updated_at in UTC ISO 8601, order id): sorts as time, then id
+
+
+def updated_key(moment: datetime, order_id: int) -> UpdatedKey:
+    """The index key of an order updated at ``moment``: in UTC, so the strings sort as the times do."""
+    return moment.astimezone(UTC).isoformat(), order_id
+
+
+class UpdatedIndex:
+    """A store's orders sorted by ``(updated_at, id)``: a page of a listing is found by bisection,
+    so it costs the same at the 100,000th order as at the first (re-sorting every order for each
+    page made a resync of N orders cost N² in the simulator)."""
+
+    def __init__(self) -> None:
+        self.keys: list[UpdatedKey] = []
+
+    def add(self, key: UpdatedKey) -> None:
+        bisect.insort(self.keys, key)
+
+    def discard(self, key: UpdatedKey) -> None:
+        at = bisect.bisect_left(self.keys, key)
+        if at < len(self.keys) and self.keys[at] == key:
+            del self.keys[at]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
 @dataclass
 class OrderRecord:
     """An order's REST JSON plus what Shopify keeps beside it."""
 
     data: dict[str, Any]
-    updated: datetime  # the keyset position; equals data["updated_at"]
+    updated: datetime  # the keyset position; equals data["updated_at"]; change it with move_to()
     fulfillment_order_id: int
     fulfillment_line_ids: dict[int, int]  # line item id -> fulfillment order line item id
+    # the store's index this record is listed in (set by ShopState.add_order)
+    index: UpdatedIndex | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[datetime, int]:
         return self.updated, int(self.data["id"])
+
+    @property
+    def updated_key(self) -> UpdatedKey:
+        return updated_key(self.updated, int(self.data["id"]))
+
+    def move_to(self, moment: datetime) -> None:
+        """Set ``updated`` and keep the store's index in step."""
+        if self.index is not None:
+            self.index.discard(self.updated_key)
+        self.updated = moment
+        if self.index is not None:
+            self.index.add(self.updated_key)
 
 
 def derived(kind: str, shop: str, *, prefix: str = "") -> str:
@@ -116,7 +159,8 @@ class ShopState:
     client_secret: str = ""
     token_lifetime: int = TOKEN_LIFETIME_SECONDS
     tokens: dict[str, datetime] = field(default_factory=dict)  # issued token -> when it expires
-    orders: dict[int, OrderRecord] = field(default_factory=dict)
+    orders: dict[int, OrderRecord] = field(default_factory=dict)  # add with add_order()
+    by_updated: UpdatedIndex = field(default_factory=UpdatedIndex)
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     next_number: int = FIRST_ORDER_NUMBER
@@ -141,8 +185,20 @@ class ShopState:
         except (KeyError, ValueError):
             raise StoreError(404, "Not Found") from None
 
+    def add_order(self, record: OrderRecord) -> None:
+        """Keep ``record`` (replacing an order with its id) and list it in the index."""
+        order_id = int(record.data["id"])
+        replaced = self.orders.get(order_id)
+        if replaced is not None:
+            self.by_updated.discard(replaced.updated_key)
+            replaced.index = None
+        self.orders[order_id] = record
+        record.index = self.by_updated
+        self.by_updated.add(record.updated_key)
+
     def sorted_orders(self) -> list[OrderRecord]:
-        return sorted(self.orders.values(), key=lambda record: record.key)
+        """Every order by ``(updated_at, id)``, read off the index (no sort)."""
+        return [self.orders[order_id] for _, order_id in self.by_updated.keys]
 
 
 class ShopifyState:

@@ -22,7 +22,7 @@ UNPAID_STATUSES = ("pending", "authorized", "partially_paid")
 def touch(record: OrderRecord, now: datetime) -> None:
     """Move ``updated_at`` to now, and always at least one second past its previous value."""
     moment = max(now.replace(microsecond=0), record.updated + timedelta(seconds=1))
-    record.updated = moment
+    record.move_to(moment)
     record.data["updated_at"] = render_time(moment)
 
 
@@ -160,7 +160,7 @@ def create_order(state: ShopState, spec: dict[str, Any], now: datetime) -> tuple
         fulfillment_order_id=new_id(),
         fulfillment_line_ids={line["id"]: new_id() for line in lines},
     )
-    state.orders[order_id] = record
+    state.add_order(record)
     return record, ["orders/create", *(["orders/paid"] if financial == "paid" else [])]
 
 
@@ -189,7 +189,7 @@ def import_order(state: ShopState, data: dict[str, Any]) -> OrderRecord:
         fulfillment_order_id=new_id(),
         fulfillment_line_ids={line["id"]: new_id() for line in order.get("line_items") or []},
     )
-    state.orders[int(order["id"])] = record
+    state.add_order(record)
     return record
 
 

@@ -1,13 +1,16 @@
 """Latency: a paid order made in a shop (it sends its signed webhook) -> Picqer answered that order's process.
-100 orders (Shopify, every 5th WooCommerce) at 5/s: receiver, queue, workers, Picqer sandbox at 500 req/min.
+100 orders (Shopify, every 5th WooCommerce) at 5/s: receiver, queue, workers, Picqer sandbox at 500 req/min,
+``REPETITIONS`` times per queue, each on a fresh stack; the p95 is judged against the goal of 100 ms.
+
+Two queues: the in-process one (``run``) and Redis (the split mode's queue: ``web`` enqueues, ``worker``
+polls). The Redis run keeps the receiver and the worker threads in one process (one interpreter for both:
+if anything slower than two processes); its workers poll as ``worker`` does (``WORKER_TIMEOUT_MS``).
 Run ``.venv/bin/pytest -m bench -q -s tests/bench/test_latency_bench.py`` or ``make bench``: prints them."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
+from tests.bench.results import REPETITIONS, Figure, record_figure, record_results
 from worker.db.models import InboxEvent, Order, SyncState
 from worker.db.session import session_scope
 from worker.demo import (
@@ -30,6 +34,7 @@ from worker.demo import (
     wait_for,
 )
 from worker.logging import configure_logging
+from worker.queue import broker as broker_module
 from worker.sync.inbox import parse_shop_event_payload
 
 pytestmark = pytest.mark.bench
@@ -42,6 +47,7 @@ THREADS = 4  # worker threads, as the demo settings have them
 # the latencies come from the stamps of the shop call, the inbox and Picqer's request log, not from polls
 DRAIN_TIMEOUT = 30.0
 MAKERS = 4  # threads making the shops' orders
+GOAL_P95_MS = 100.0  # issue 12: shop webhook -> Picqer processed, split mode
 
 
 @dataclass(frozen=True)
@@ -68,19 +74,51 @@ class Timeline:
 
 
 @pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.redis)])
-def bench_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DemoStack]:
-    """The demo's stack on SQLite: the in-process queue, or a real Redis (skipped locally without it)."""
+def queue_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The in-process queue, or a real Redis (skipped locally without it)."""
     configure_logging(log_format="console", level="WARNING")  # a line per request would drown the numbers
-    options: dict[str, Any] = {}
+    # the demo's stack idles its workers 100 ms; measure what the `worker` command runs
     if request.param == "redis":
-        options["redis_client"] = request.getfixturevalue("real_redis")
-    with start_stack(tmp_path, threads=THREADS, **options) as running:
-        yield running
+        return request.getfixturevalue("real_redis")
+    return None
 
 
-def test_paid_orders_reach_picqer_processed_within_seconds(bench_stack: DemoStack) -> None:
-    stack = bench_stack
-    queue = "in-process queue" if stack.app.in_process else "Redis broker"
+@pytest.mark.timeout(REPETITIONS * (ORDERS / RATE + DRAIN_TIMEOUT + 30))
+def test_paid_orders_reach_picqer_processed_within_seconds(queue_kind: Any, tmp_path: Path) -> None:
+    options: dict[str, Any] = {} if queue_kind is None else {"redis_client": queue_kind}
+    queue = "in-process queue, run" if queue_kind is None else "Redis broker, split mode's queue"
+    runs: list[list[float]] = []
+    for index in range(REPETITIONS):
+        workdir = tmp_path / f"run-{index}"  # a fresh mirror and sandbox each time
+        workdir.mkdir()
+        with start_stack(workdir, threads=THREADS, **options) as stack:
+            latencies, figures = measure_once(stack, queue)
+        runs.append(latencies)
+    p95s = [percentile(latencies, 95) * 1000 for latencies in runs]
+    details = {
+        "orders": ORDERS,
+        "rate_per_second": RATE,
+        "worker_threads": THREADS,
+        "worker_timeout_ms": broker_module.WORKER_TIMEOUT_MS if queue_kind is not None else None,
+        "p50_ms": [round(percentile(latencies, 50) * 1000, 1) for latencies in runs],
+        "max_ms": [round(latencies[-1] * 1000, 1) for latencies in runs],
+    }
+    record_figure(
+        Figure(
+            name=f"latency ({queue}): shop webhook -> Picqer processed, p95",
+            unit="ms",
+            samples=p95s,
+            higher_is_better=False,
+            bound=GOAL_P95_MS,
+            bound_name="goal",
+        ),
+        details=details,
+    )
+    record_results(f"latency ({queue})", figures)
+
+
+def measure_once(stack: DemoStack, queue: str) -> tuple[list[float], dict[str, Any]]:
+    """One run of ``ORDERS`` orders: their latencies (seconds, sorted) and the request figures."""
     sync_hooks(stack)
     existing = {order["idorder"] for order in stack.control("GET", "picqer/orders")}  # the seed's
     stack.control("DELETE", "picqer/requests")  # count the orders' requests only, not hooks sync's
@@ -102,7 +140,6 @@ def test_paid_orders_reach_picqer_processed_within_seconds(bench_stack: DemoStac
     timelines = build_timelines(stack, made, requests)
     figures = request_figures(requests, len(made), bound=tags_bound(stack))
     report(queue, made, timelines, requests, webhooks_by_source(stack), figures)
-    record_results(f"latency ({queue})", figures)
 
     # exactly once: one Picqer order per shop order, with its reference, processed by one call
     by_idorder = {o["idorder"]: o for o in ours}
@@ -114,6 +151,7 @@ def test_paid_orders_reach_picqer_processed_within_seconds(bench_stack: DemoStac
         assert picqer_order["status"] not in ("concept", "expected"), picqer_order["status"]
     assert all(processed[idorder] == 1 for idorder in by_idorder), processed
     assert sum(1 for entry in requests if entry["status"] == 429) == 0
+    return sorted(t.latency for t in timelines), figures
 
 
 def make_orders_steadily(stack: DemoStack) -> list[Made]:
@@ -223,15 +261,6 @@ def request_figures(requests: list[dict[str, Any]], orders: int, *, bound: float
         "lookups_by_reference": lookups,
         "one_off_requests": dict(one_off),
     }
-
-
-def record_results(name: str, figures: dict[str, Any]) -> None:
-    """Keep the figures in ``.bench/results.json`` (one entry per bench, the latest run)."""
-    path = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
-    path.parent.mkdir(exist_ok=True)
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[name] = {"recorded_at": datetime.now(UTC).isoformat(timespec="seconds"), **figures}
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 def report(

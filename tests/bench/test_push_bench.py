@@ -1,33 +1,56 @@
-"""Benchmark: four worker threads in two processes push 300 orders into a sandbox limited to 600
-requests a minute, sharing one Redis request budget. Picqer must (almost) never answer 429.
+"""Push throughput at Picqer's rate limit: two worker processes of two threads each share one Redis
+request budget and push a backlog of orders into a sandbox limited to ``RATE_LIMIT`` requests a
+minute, from a cold start (empty budget, empty mirror, no Picqer index, no tag cache).
+
+What the limit allows is exact for a sliding window: at most ``RATE_LIMIT`` accepted requests in any
+minute, so at most ``RATE_LIMIT / (2 + tags)`` orders a minute on the steady path (create, tags,
+process). Each repetition measures two whole minutes from the first request Picqer saw:
+
+- **cold start**: the first minute, with the one-off requests of a fresh deployment in it (the
+  Picqer index's import and refresh, each process's tag list, the tag's creation);
+- **steady**: the second minute, whose slots are those of the first coming free again.
+
+A minute is over, and its count final, once Picqer has accepted ``RATE_LIMIT`` requests in it (no
+more can fit), so a repetition takes the first minute plus the burst of the second. Orders are
+counted by their steady-path requests (``/ (2 + tags)``): counting whole orders would shift by the
+few orders in flight at a minute's edges. 429s are counted too, and the requests per order.
 
 Run with ``make bench`` (``pytest -m bench -s tests/bench``); needs a real Redis (processes cannot
-share fakeredis). Prints the measured numbers.
+share fakeredis).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.bench.test_latency_bench import record_results, request_figures
+from tests.bench.results import REPETITIONS, Figure, record_figure, record_results
+from tests.bench.test_latency_bench import request_figures
 from tests.conftest import REDIS_URL, TEST_REDIS_NAMESPACE, delete_own_redis_keys, require_service
 
 pytestmark = pytest.mark.bench
 
-ORDERS = 300
+# requests a minute (Picqer's own is about 500); PUSH_BENCH_RATE_LIMIT=120 measures issue 12's setting
+RATE_LIMIT = int(os.environ.get("PUSH_BENCH_RATE_LIMIT", "600"))
+WINDOW_SECONDS = 60.0  # Picqer's (and the sandbox's) sliding window
 PROCESSES = 2
 THREADS_PER_PROCESS = 2
-RATE_LIMIT = 600
 SKU = "IPOD2008GREEN"
 TAGS = ("bench",)
+PER_ORDER = 2 + len(TAGS)
+# more than two minutes of orders, so the limit, not the backlog, decides
+ORDERS = 2 * RATE_LIMIT // PER_ORDER + 60
+GOAL = 0.97  # of the limit-bound throughput (issue 12)
+MAX_429_SHARE = 0.005
 
 
 def push_in_process(picqer_url: str, database_url: str, numbers: list[str], results: Any) -> None:
@@ -51,41 +74,70 @@ def push_in_process(picqer_url: str, database_url: str, numbers: list[str], resu
     picqer = PicqerClient(picqer_url, "bench-key", budget=budget, timeout=60)
     app = build_app(make_settings(database_url), picqer_client=picqer, redis=client, tag_cache=TagCache())
     ctx = app.context
-    waits = Counter[str]()
 
     def push(number: str) -> str:
         while True:
             try:
                 return push_order(ctx, mapped_order(number, skus=(SKU,), tags=TAGS)).kind.value
             except RateLimited as error:  # as the actor would: wait, no retry spent
-                waits["429"] += 1
                 time.sleep(error.retry_after)
 
+    results.put("started")
     with ThreadPoolExecutor(THREADS_PER_PROCESS) as pool:
-        kinds = Counter(pool.map(push, numbers))
-    results.put({"kinds": dict(kinds), "waits": dict(waits)})
-    picqer.close()
-    app.close()
+        list(pool.map(push, numbers))  # the bench ends this process once it has its two minutes
 
 
-def test_shared_budget_keeps_many_workers_under_the_rate_limit(tmp_path: Path) -> None:
+@pytest.mark.timeout(REPETITIONS * 5 * WINDOW_SECONDS)
+def test_push_throughput_at_the_rate_limit_from_a_cold_start(tmp_path: Path) -> None:
     require_service("Redis", "127.0.0.1", 6379)
+    runs = [measure_two_minutes(tmp_path / f"run-{index}") for index in range(REPETITIONS)]
+    bound = RATE_LIMIT / PER_ORDER
+    for label, key in (("cold start, first minute", "cold"), ("steady, second minute", "steady")):
+        record_figure(
+            Figure(
+                name=f"push at {RATE_LIMIT} requests/min ({label}), {PROCESSES} processes: orders/min",
+                unit="orders/min",
+                samples=[run[key] for run in runs],
+                bound=GOAL * bound,
+                bound_name=f"{GOAL} x limit-bound {bound:g}/min ({RATE_LIMIT} requests/min / {PER_ORDER})",
+            ),
+            details={
+                "rate_limit_per_minute": RATE_LIMIT,
+                "limit_bound_orders_per_minute": bound,
+                "ratios_to_limit_bound": [round(run[key] / bound, 4) for run in runs],
+                # both minutes together: a cold start whose one-off requests are spread over two
+                "two_minute_ratios": [round((run["cold"] + run["steady"]) / 2 / bound, 4) for run in runs],
+                "requests_in_minute": [run[f"{key}_requests"] for run in runs],
+                "share_429": [run["share_429"] for run in runs],
+                "processes": PROCESSES,
+                "threads_per_process": THREADS_PER_PROCESS,
+                "tags": len(TAGS),
+            },
+        )
+    record_results("push (shared budget)", runs[-1]["figures"])
+    for run in runs:
+        assert run["duplicates"] == 0  # exactly once: one Picqer order per reference
+        assert run["share_429"] <= MAX_429_SHARE
+
+
+def measure_two_minutes(workdir: Path) -> dict[str, Any]:
     import redis
 
     from sandbox.app import create_sandbox_app
     from tests.support.liveserver import serve
     from worker.db.migrate import upgrade_database
 
-    delete_own_redis_keys(redis.Redis.from_url(REDIS_URL))
-    database_url = f"sqlite:///{tmp_path / 'bench.db'}"
+    began = time.monotonic()
+    workdir.mkdir(parents=True)
+    delete_own_redis_keys(redis.Redis.from_url(REDIS_URL))  # a cold budget
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade_database(database_url)
     numbers = [str(10_000 + n) for n in range(ORDERS)]
     with serve(create_sandbox_app(rate_limit=RATE_LIMIT)) as url:
-        control = httpx.Client(base_url=f"{url}/_sandbox/picqer/")
+        control = httpx.Client(base_url=f"{url}/_sandbox/picqer/", timeout=30)
         control.delete("requests")
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
-        started = time.monotonic()
         processes = [
             context.Process(
                 target=push_in_process,
@@ -95,30 +147,87 @@ def test_shared_budget_keeps_many_workers_under_the_rate_limit(tmp_path: Path) -
         ]
         for process in processes:
             process.start()
-        reports = [results.get(timeout=600) for _ in processes]
-        for process in processes:
-            process.join(30)
-        elapsed = time.monotonic() - started
+        try:
+            for _ in processes:
+                results.get(timeout=120)
+            logged = wait_for_two_minutes(control)
+        finally:
+            for process in processes:
+                process.terminate()  # mid-push orders do not matter: each run has its own mirror
+                process.join(10)
+        orders = control.get("orders").json()
+    run = summarise(logged, orders)
+    print(f"  (this repetition took {time.monotonic() - began:.0f} s)")
+    return run
+
+
+def wait_for_two_minutes(control: httpx.Client) -> list[dict[str, Any]]:
+    """The request log once the second minute is over or full (no more requests can fit in it)."""
+    deadline = time.monotonic() + 4 * WINDOW_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(2.0)
         logged = control.get("requests").json()
-        statuses = Counter(row["status"] for row in logged)
-    kinds = sum((Counter(report["kinds"]) for report in reports), Counter[str]())
-    total = sum(statuses.values())
-    rate = total / elapsed * 60
+        if not logged:
+            continue
+        start = stamp(logged[0])
+        now = (datetime.now(start.tzinfo) - start).total_seconds()
+        second = [row for row in logged if row["status"] != 429 and in_minute(row, start, 1)]
+        if now >= 2 * WINDOW_SECONDS or len(second) >= RATE_LIMIT:
+            return logged
+    raise AssertionError("the bench did not see two minutes of requests")
+
+
+def summarise(logged: list[dict[str, Any]], orders: list[dict[str, Any]]) -> dict[str, Any]:
+    start = stamp(logged[0])
+    two_minutes = [row for row in logged if in_minute(row, start, 0) or in_minute(row, start, 1)]
+    accepted = [row for row in two_minutes if row["status"] != 429]
+    run: dict[str, Any] = {}
+    for key, minute in (("cold", 0), ("steady", 1)):
+        in_it = [row for row in accepted if in_minute(row, start, minute)]
+        own = [row for row in in_it if steady_path(row)]
+        run[key] = len(own) / PER_ORDER  # orders' worth of steady-path requests in one minute
+        # when the minute's last request was answered: near its end, the minute was short of CPU
+        # (a busy machine), not of budget
+        last = max((seconds_after(row, start) - minute * WINDOW_SECONDS for row in in_it), default=0.0)
+        run[f"{key}_requests"] = {
+            "accepted": len(in_it),
+            "steady_path": len(own),
+            "last_at_s": round(last, 1),
+        }
+    statuses = Counter(row["status"] for row in two_minutes)
+    run["share_429"] = round(statuses.get(429, 0) / max(1, len(two_minutes)), 5)
+    references = Counter(order["reference"] for order in orders if order["status"] != "cancelled")
+    run["duplicates"] = sum(count - 1 for count in references.values())
+    processed = sum(1 for row in accepted if row["method"] == "POST" and row["path"].endswith("/process"))
+    run["figures"] = {
+        **request_figures(accepted, processed, bound=PER_ORDER),
+        "statuses": {str(status): count for status, count in statuses.items()},
+    }
     print(
-        f"\nbench: {ORDERS} orders, {PROCESSES} processes x {THREADS_PER_PROCESS} threads,"
-        f" limit {RATE_LIMIT}/min:"
-        f" {elapsed:.1f} s, {total} requests ({rate:.0f}/min), 429s: {statuses.get(429, 0)},"
-        f" outcomes: {dict(kinds)}, statuses: {dict(statuses)}"
+        f"\npush bench: limit {RATE_LIMIT}/min, bound {RATE_LIMIT / PER_ORDER:g} orders/min;"
+        f" cold start {run['cold']:.1f} orders/min ({run['cold_requests']}),"
+        f" steady {run['steady']:.1f} orders/min ({run['steady_requests']}),"
+        f" 429s {statuses.get(429, 0)}; requests per order {run['figures']['requests_per_order']}"
+        f" (steady path {run['figures']['steady_requests_per_order']});"
+        f" one-off: {run['figures']['one_off_requests']}"
     )
-    ok = [row for row in logged if row["status"] != 429]  # a 429 is repeated, not a cost of the order
-    figures = request_figures(ok, ORDERS, bound=2 + len(TAGS))
-    record_results("push (shared budget)", figures)
-    print(
-        f"  Picqer requests per order: {figures['requests_per_order']:.2f} in all;"
-        f" steady path {figures['steady_requests_per_order']:.2f} per order"
-        f" (bound 2 + tags = {figures['steady_bound_per_order']:.2f};"
-        f" look-ups by reference {figures['lookups_by_reference']});"
-        f" one-off (Picqer index, tag cache): {figures['one_off_requests']}"
-    )
-    assert kinds["pushed"] == ORDERS
-    assert statuses.get(429, 0) <= total * 0.01
+    return run
+
+
+def steady_path(row: dict[str, Any]) -> bool:
+    """An order's own request: create, tag, process (not the index, the tag list or a tag's creation)."""
+    path, method = row["path"], row["method"]
+    return (path == "/orders" and method == "POST") or path.startswith("/orders/")
+
+
+def stamp(row: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(row["time"])
+
+
+def seconds_after(row: dict[str, Any], start: datetime) -> float:
+    return (stamp(row) - start).total_seconds()
+
+
+def in_minute(row: dict[str, Any], start: datetime, minute: int) -> bool:
+    offset = seconds_after(row, start)
+    return minute * WINDOW_SECONDS <= offset < (minute + 1) * WINDOW_SECONDS

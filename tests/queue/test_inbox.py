@@ -14,6 +14,7 @@ from worker.app import build_app
 from worker.db.models import InboxEvent, utcnow
 from worker.db.session import session_scope
 from worker.sync import picqer_events
+from worker.sync.events import AppliedEvent
 from worker.sync.inbox import InboxSweeper, mark_processed, store_event
 from worker.sync.outcomes import EventKind, EventOutcome
 
@@ -61,11 +62,11 @@ def test_sweeper_reenqueues_lost_events_only(engine: Engine) -> None:
 def test_a_picqer_event_is_applied_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     applied: list[Any] = []
 
-    def fake_apply(ctx: Any, event: Any) -> EventOutcome:
-        applied.append(event.event_key)
-        return EventOutcome(kind=EventKind.IGNORED, event=event.event)
+    def fake_apply(session: Any, events: Any) -> list[AppliedEvent]:
+        applied.extend(event.event_key for event in events)
+        return [AppliedEvent(EventOutcome(kind=EventKind.IGNORED, event=event.event)) for event in events]
 
-    monkeypatch.setattr(picqer_events, "apply_picqer_event", fake_apply)
+    monkeypatch.setattr(picqer_events, "apply_picqer_events", fake_apply)
     body = {
         "idhook": 1,
         "name": "n",
@@ -89,10 +90,10 @@ def test_a_picqer_event_is_applied_once(engine: Engine, monkeypatch: pytest.Monk
 def test_a_failed_attempt_is_counted_with_its_reason(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from worker.errors import TransientError
 
-    def failing(ctx: Any, event: Any) -> EventOutcome:
+    def failing(session: Any, events: Any) -> list[AppliedEvent]:
         raise TransientError("timeout", service="Picqer")
 
-    monkeypatch.setattr(picqer_events, "apply_picqer_event", failing)
+    monkeypatch.setattr(picqer_events, "apply_picqer_events", failing)
     body = {
         "idhook": 1,
         "name": "n",

@@ -243,9 +243,8 @@ def test_picqer_events_then_report_fulfilment_once_with_tracking(
             topic=item["topic"],
             payload=item["body"],
         )
-        outcome = handlers.process_picqer_event(stored.inbox_id)
-        if outcome is not None and outcome.newly_completed:
-            to_report.append(outcome.order_id)
+        outcomes = handlers.process_picqer_event(stored.inbox_id)
+        to_report += [outcome.order_id for outcome in outcomes if outcome.newly_completed]
 
     assert to_report == [row.id]
     assert row.id is not None

@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -61,6 +61,8 @@ OUTCOME_ORDER = (
 )
 # outcomes whose reasons the summary groups (the rest need none, or are listed one by one)
 WITH_REASONS = ("skipped", "paused", "conflict", "would skip", "would cancel", "would conflict")
+# ``--json`` writes the orders as they are done, looking up their Picqer links this many at a time
+LINKS_BATCH = 200
 
 
 def resync(
@@ -120,22 +122,35 @@ def resync(
     if since_at is not None and order_ids:
         typer.echo("error: give --since or --order, not both", err=True)
         raise typer.Exit(code=2)
+    given: dict[str, str] = {}  # shop order id -> the --order value that named it
     with (
         build_app(settings) as app,
         _progress(enabled=not as_json, total=len(order_ids) if order_ids else None) as bar,
     ):
         shop = platform.source_class(source)
 
+        def links_of(shop_order_ids: Sequence[str]) -> dict[str, PicqerLink]:
+            return picqer_links(app.engine, source=source.name, shop_order_ids=shop_order_ids)
+
+        writer = JsonReportWriter(sys.stdout, links_of, given) if as_json else None
+
         def advance(line: ResyncLine) -> None:
             if not order_ids:
                 bar.set_total(listing_total(shop))
             bar.advance(line)
+            if writer is not None:
+                writer.add(line)
 
         resolved: list[ResolvedOrder] = []
         try:
             if order_ids:
                 resolved = resolve_orders(shop, order_ids, primary_key=platform.source_class.primary_key)
+                given.update(
+                    {item.shop_order_id: item.given for item in resolved if item.shop_order_id is not None}
+                )
             wanted = [item.shop_order_id for item in resolved if item.shop_order_id is not None]
+            if writer is not None:
+                writer.start(source=source.name, dry_run=dry_run)
             if order_ids and not wanted:
                 # nothing to fetch: given no ids, resync_source would read the cursor's whole window
                 report = ResyncReport(
@@ -155,19 +170,66 @@ def resync(
         finally:
             shop.close()  # resync_source closes it too; closing twice is harmless
         unmatched = [item for item in resolved if item.shop_order_id is None]
-        report.lines.extend(
-            ResyncLine(item.given, item.given, FETCH_FAILED, reason=item.reason) for item in unmatched
-        )
-        links = picqer_links(
-            app.engine, source=source.name, shop_order_ids=[line.shop_order_id for line in report.lines]
-        )
-    given = {item.shop_order_id: item.given for item in resolved if item.shop_order_id is not None}
-    if as_json:
-        typer.echo(json.dumps(report_json(report, given=given, links=links), indent=2))
-    else:
-        _print(report, links=links, unmatched=unmatched)
+        for item in unmatched:
+            line = ResyncLine(item.given, item.given, FETCH_FAILED, reason=item.reason)
+            report.add(line)
+            if writer is not None:
+                writer.add(line)
+        if writer is not None:
+            writer.finish(report)
+        else:
+            shown = [*report.sample, *report.failures()]
+            _print(report, links=links_of([line.shop_order_id for line in shown]), unmatched=unmatched)
     if report.failed:
         raise typer.Exit(code=1)
+
+
+class JsonReportWriter:
+    """``--json``: the report as one JSON document written as the run goes, so no order is kept
+    until the end: ``source`` and ``dry_run`` first, each order as it is done (its Picqer link read
+    from the mirror ``LINKS_BATCH`` orders at a time), then ``window``, ``counts``,
+    ``listing_error`` and ``cursor_moved_to``. The same keys and values as before it streamed."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        links_of: Callable[[Sequence[str]], Mapping[str, PicqerLink]],
+        given: Mapping[str, str],
+    ) -> None:
+        self._out = out
+        self._links_of = links_of
+        self._given = given
+        self._pending: list[ResyncLine] = []
+        self._written = 0
+
+    def start(self, *, source: str, dry_run: bool) -> None:
+        head = json.dumps({"source": source, "dry_run": dry_run}, indent=2)
+        self._out.write(head[:-2] + ',\n  "orders": [')  # the head without its closing brace
+
+    def add(self, line: ResyncLine) -> None:
+        self._pending.append(line)
+        if len(self._pending) >= LINKS_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        links = self._links_of([line.shop_order_id for line in self._pending])
+        for line in self._pending:
+            separator = ",\n    " if self._written else "\n    "
+            self._out.write(separator + json.dumps(_line_json(line, self._given, links)))
+            self._written += 1
+        self._pending.clear()
+        self._out.flush()
+
+    def finish(self, report: ResyncReport) -> None:
+        self.flush()
+        tail = {key: value for key, value in report_json(report).items() if key not in HEAD_KEYS}
+        self._out.write(("\n  ]," if self._written else "],") + json.dumps(tail, indent=2)[1:] + "\n")
+        self._out.flush()
+
+
+HEAD_KEYS = ("source", "dry_run", "orders")
 
 
 class ResyncBar:
@@ -267,8 +329,9 @@ def report_json(
     given: Mapping[str, str] | None = None,
     links: Mapping[str, PicqerLink] | None = None,
 ) -> dict[str, Any]:
-    """The report; each order also carries the ``--order`` value that named it (``given``) and,
-    from the mirror, its shop number and Picqer ``orderid``."""
+    """The report; ``orders`` holds the lines it kept (the ``--json`` command writes every order's
+    line as it goes instead: :class:`JsonReportWriter`). Each order also carries the ``--order``
+    value that named it (``given``) and, from the mirror, its shop number and Picqer ``orderid``."""
     given, links = given or {}, links or {}
     return {
         "source": report.source,
@@ -279,7 +342,7 @@ def report_json(
             "description": report.window.describe(),
         },
         "counts": report.counts(),
-        "orders": [_line_json(line, given, links) for line in report.lines],
+        "orders": [_line_json(line, given, links) for line in report.sample],
         "listing_error": report.listing_error,
         "cursor_moved_to": report.cursor_moved_to.isoformat() if report.cursor_moved_to else None,
     }
@@ -305,14 +368,17 @@ def _print(
     mode = "dry run: nothing sent, nothing written" if report.dry_run else "pushed to Picqer"
     console.print(f"[bold]{report.source}[/]: {report.window.describe()}; {mode}")
     if report.dry_run:
-        console.print(_orders_table(report.lines, title="what would happen"))
+        console.print(_orders_table(report.sample, title="what would happen"))
+        _more(console, report.total - len(report.sample), "order(s)")
     console.print(_summary_table(report))
     failing = report.failures()
     if failing:
         console.print(_orders_table(failing, title="failed orders"))
+        _more(console, report.failures_not_kept, "failed order(s)")
     if not report.dry_run:
         for text in mapping_lines(report, links or {}):
             console.print(text, markup=False, highlight=False)
+        _more(console, report.total - len(report.sample), "order(s)")
     if unmatched:
         values = ", ".join(item.given for item in unmatched)
         console.print(f"[red]no order in the shop matches {values}[/]", highlight=False)
@@ -322,10 +388,17 @@ def _print(
         console.print(f"poll cursor moved to {_moment(report.cursor_moved_to)} (the time this run started)")
 
 
+def _more(console: Console, count: int, what: str) -> None:
+    """The summary shows the first orders only: a resync of 100,000 orders keeps no list of them."""
+    if count > 0:
+        console.print(f"... and {count} more {what}; `--json` lists every order", highlight=False)
+
+
 def mapping_lines(report: ResyncReport, links: Mapping[str, PicqerLink]) -> list[str]:
-    """``shop #1009 (id 450789469) -> Picqer idorder 10001 (orderid 20260001)`` per order in Picqer."""
+    """``shop #1009 (id 450789469) -> Picqer idorder 10001 (orderid 20260001)`` per order in Picqer
+    (of the first orders the report kept)."""
     lines = []
-    for line in report.lines:
+    for line in report.sample:
         link = links.get(line.shop_order_id)
         idorder = link.idorder if link and link.idorder is not None else line.idorder
         if idorder is None:
@@ -338,13 +411,13 @@ def mapping_lines(report: ResyncReport, links: Mapping[str, PicqerLink]) -> list
 
 
 def _summary_table(report: ResyncReport) -> Table:
-    table = Table(title=f"{len(report.lines)} order(s)")
+    table = Table(title=f"{report.total} order(s)")
     table.add_column("outcome")
     table.add_column("orders", justify="right")
     table.add_column("why", overflow="fold")
     counts = report.counts()
     for outcome in sorted(counts, key=lambda name: _rank(name)):
-        reasons = _reasons(report.lines, outcome) if outcome in WITH_REASONS else ""
+        reasons = _reasons(report.reasons(outcome)) if outcome in WITH_REASONS else ""
         table.add_row(outcome, str(counts[outcome]), reasons)
     return table
 
@@ -359,12 +432,8 @@ def _orders_table(lines: list[ResyncLine], *, title: str) -> Table:
     return table
 
 
-def _reasons(lines: list[ResyncLine], outcome: str) -> str:
+def _reasons(counted: Mapping[str, int]) -> str:
     """``unpaid (2); nothing to ship (1)``: each distinct reason once, with how often."""
-    counted: dict[str, int] = {}
-    for line in lines:
-        if line.outcome == outcome and line.reason:
-            counted[line.reason] = counted.get(line.reason, 0) + 1
     return "; ".join(f"{reason} ({count})" for reason, count in counted.items())
 
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -93,13 +93,25 @@ def _watch_services(settings: Settings) -> threading.Event:
     return stop
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How the receiver is served (also the ingest bench's bare-HMAC baseline, so both share a stack)."""
+    # log_config=None: uvicorn's loggers reach ours (one JSON line each), not a handler of its own;
+    # no access log: each webhook has its own line (webhook_accepted, _rejected, ...) already;
+    # "auto" picks uvloop and httptools (dependencies) where they install, asyncio and h11 elsewhere
+    return {
+        "log_level": "warning",
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "loop": "auto",
+        "http": "auto",
+    }
+
+
 def _serve(app: App, host: str, port: int) -> None:
     import uvicorn
 
-    # log_config=None: uvicorn's loggers reach ours (one JSON line each), not a handler of its own
-    uvicorn.run(
-        app.receiver(), host=host, port=port, log_level="warning", log_config=None, proxy_headers=True
-    )
+    uvicorn.run(app.receiver(), host=host, port=port, **uvicorn_options())
 
 
 def run(

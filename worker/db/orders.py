@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,14 +60,71 @@ def update_order(session: Session, *, order_id: int, **fields: Any) -> Order:
     order = session.get(Order, order_id)
     if order is None:
         raise LookupError(f"mirror order {order_id} does not exist")
+    change_order(order, **fields)
+    session.add(order)
+    session.flush()
+    return order
+
+
+def change_order(order: Order, **fields: Any) -> None:
+    """Set ``fields`` on a row of the session and stamp ``updated_at``; written when it flushes.
+
+    Many rows changed in one transaction are written together (one ``executemany``), where
+    :func:`update_order` writes each at once.
+    """
     for name, value in fields.items():
         if not hasattr(order, name):
             raise AttributeError(f"orders has no column {name}")
         setattr(order, name, value)
     order.updated_at = utcnow()
-    session.add(order)
-    session.flush()
-    return order
+
+
+def lock_order(session: Session, *, order_id: int) -> Order | None:
+    """The row as it is now, locked (PostgreSQL ``FOR UPDATE``) until the transaction ends.
+
+    A decision read off a row and written back (newest ``updated`` wins) must not race another
+    writer of the same row between the read and the write. On SQLite the whole database is locked
+    for writing instead (:func:`_hold_write_lock`).
+    """
+    _hold_write_lock(session)
+    statement = (
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return session.exec(statement).first()
+
+
+def _hold_write_lock(session: Session) -> None:
+    """On SQLite, take the database's write lock now, before the rows are read.
+
+    SQLite has no ``FOR UPDATE``, and Python's driver opens the transaction only at the first
+    write: a read before it sees the rows as they were, and another writer may change them before
+    this one writes. A write that touches no row opens the transaction and takes the lock
+    (waiting for the writer before, as any write does); the reads after it see the newest rows.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        table = Order.__table__  # type: ignore[attr-defined]
+        session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
+
+
+def lock_orders_by_idorder(session: Session, *, idorders: Iterable[int]) -> dict[int, Order]:
+    """The rows of these Picqer orders (those we have), as they are now, locked until the
+    transaction ends; by ``idorder``.
+
+    Locked in ascending ``idorder``: two transactions that lock overlapping sets this way never
+    wait for each other in a circle (no deadlock).
+    """
+    wanted = sorted(set(idorders))
+    if not wanted:
+        return {}
+    _hold_write_lock(session)
+    statement = (
+        select(Order)
+        .where(col(Order.idorder).in_(wanted))
+        .order_by(col(Order.idorder))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {order.idorder: order for order in session.exec(statement).all() if order.idorder is not None}
 
 
 def replace_lines(session: Session, *, order_id: int, lines: Iterable[OrderLine]) -> None:
@@ -96,29 +154,81 @@ def upsert_picklist(
     One statement (``INSERT ... ON CONFLICT (idpicklist) DO UPDATE``), so two jobs storing the same
     picklist at once both succeed instead of one failing on ``uq_picklists_idpicklist``.
     """
-    table = Picklist.__table__  # type: ignore[attr-defined]
-    insert = dialect_insert(session, Picklist).values(
-        order_id=order_id,
-        idpicklist=idpicklist,
-        picklistid=picklistid or None,
-        status=status or None,
-        updated=updated,
-    )
-    stored, new = table.c, insert.excluded
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[stored.idpicklist],
-            set_={
-                "picklistid": sa.func.coalesce(new.picklistid, stored.picklistid),
-                "status": sa.func.coalesce(new.status, stored.status),
-                "updated": sa.func.coalesce(new.updated, stored.updated),
-            },
-            where=sa.or_(stored.updated.is_(None), new.updated.is_(None), new.updated >= stored.updated),
-        )
+    upsert_picklists(
+        session,
+        [
+            PicklistRow(
+                order_id=order_id,
+                idpicklist=idpicklist,
+                picklistid=picklistid,
+                status=status,
+                updated=updated,
+            )
+        ],
     )
     return session.exec(
         select(Picklist).where(Picklist.idpicklist == idpicklist).execution_options(populate_existing=True)
     ).one()
+
+
+@dataclass(frozen=True)
+class PicklistRow:
+    """A picklist as an event or a listing gave it, to store with :func:`upsert_picklists`."""
+
+    order_id: int
+    idpicklist: int
+    picklistid: str | None
+    status: str | None
+    updated: datetime | None
+
+
+def upsert_picklists(session: Session, rows: Sequence[PicklistRow]) -> None:
+    """:func:`upsert_picklist` for many rows, in their order, with a statement per round.
+
+    One ``INSERT ... ON CONFLICT`` may not touch a row twice, so each round holds at most one row
+    per picklist (the first round every picklist's first row, the second its second row, ...):
+    the result is that of storing the rows one by one, an older ``updated`` never overwriting a
+    newer one. Each round is sorted by ``idpicklist``, the order every batch locks them in.
+    """
+    rounds: list[dict[int, PicklistRow]] = []
+    for row in rows:
+        for batch in rounds:
+            if row.idpicklist not in batch:
+                batch[row.idpicklist] = row
+                break
+        else:
+            rounds.append({row.idpicklist: row})
+    for batch in rounds:
+        session.execute(
+            _picklist_upsert(session),
+            [
+                {
+                    "order_id": row.order_id,
+                    "idpicklist": row.idpicklist,
+                    "picklistid": row.picklistid or None,
+                    "status": row.status or None,
+                    "updated": row.updated,
+                }
+                for _, row in sorted(batch.items())
+            ],
+        )
+
+
+def _picklist_upsert(session: Session) -> Any:
+    """``INSERT ... ON CONFLICT (idpicklist) DO UPDATE``: each field kept when the new one is
+    missing, and nothing changed when the stored picklist is newer."""
+    table = Picklist.__table__  # type: ignore[attr-defined]
+    insert = dialect_insert(session, Picklist)
+    stored, new = table.c, insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[stored.idpicklist],
+        set_={
+            "picklistid": sa.func.coalesce(new.picklistid, stored.picklistid),
+            "status": sa.func.coalesce(new.status, stored.status),
+            "updated": sa.func.coalesce(new.updated, stored.updated),
+        },
+        where=sa.or_(stored.updated.is_(None), new.updated.is_(None), new.updated >= stored.updated),
+    )
 
 
 def find_picklist(session: Session, *, idpicklist: int) -> Picklist | None:

@@ -32,7 +32,6 @@ from worker.scheduler import SchedulerTargets
 MIRROR_FILE = "picqer-sync-demo.db"
 # production waits `fulfilment_delay_seconds` (10 s) for the tracking code to land; a demo need not
 DEFAULT_FULFILMENT_DELAY_MS = 500
-WORKER_TIMEOUT_MS = 100
 
 
 @dataclass
@@ -122,7 +121,7 @@ def start_stack(
             )
         )
         # a short idle wait: delayed messages (the fulfilment report) and stop() come round sooner
-        worker = app.start_worker(threads, worker_timeout_ms=WORKER_TIMEOUT_MS)
+        worker = app.start_worker(threads)  # polls as the `worker` process does
         stack.callback(_stop_worker, worker)
         if app.in_process:
             app.sweep_inbox()  # as `run` does on start

@@ -42,7 +42,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -104,7 +104,7 @@ class Handlers(Protocol):
 
     def process_shop_event(self, inbox_id: int) -> AppliedShopEvent | None: ...
 
-    def process_picqer_event(self, inbox_id: int) -> EventOutcome | None: ...
+    def process_picqer_event(self, inbox_id: int) -> Sequence[EventOutcome] | None: ...
 
     def push_shop_order(self, source: str, shop_order_id: str) -> PushOutcome | None: ...
 
@@ -360,9 +360,13 @@ def declare_actors(
             count(applied.outcome, received_at=applied.received_at)
 
     def process_picqer_event(inbox_id: int) -> None:
-        outcome = handlers.process_picqer_event(inbox_id)
-        if outcome is not None and outcome.newly_completed and outcome.order_id is not None:
-            actors.report_fulfilment.send_with_options(args=(outcome.order_id,), delay=fulfilment_delay_ms)
+        # the message's event and the others applied in its batch (worker/sync/picqer_events.py):
+        # each order newly completed by them is reported once, by the thread that applied it
+        for outcome in handlers.process_picqer_event(inbox_id) or ():
+            if outcome.newly_completed and outcome.order_id is not None:
+                actors.report_fulfilment.send_with_options(
+                    args=(outcome.order_id,), delay=fulfilment_delay_ms
+                )
 
     def push_shop_order(source: str, shop_order_id: str) -> None:
         count(handlers.push_shop_order(source, shop_order_id))

@@ -36,23 +36,29 @@ QUEUE_NAME = "picqer-sync"  # every actor's queue: one kind of worker process ta
 DEFAULT_MAX_RETRIES = 5  # actors set their own; this only guards an actor that forgot
 
 # how long an idle worker waits before it looks at the queue again: the pickup delay of an order
-# arriving after a quiet spell, so short; a Redis poll every 200 ms per process costs next to nothing
-WORKER_TIMEOUT_MS = 200
+# arriving after a quiet spell. dramatiq's Redis consumer polls (there is no blocking fetch): after a
+# few empty polls it sleeps between half and all of this, so a webhook waits about 0.4 of it on
+# average and all of it at worst. 200 ms made the split mode's shop-webhook-to-Picqer latency p95
+# 140-280 ms against `run`'s 40-200 (issue 12); 25 ms brings it to about the 100 ms goal. The cost:
+# an idle process polls its queue and its delay queue 40-80 times a second each (a few-microsecond
+# Lua script for Redis) and its threads wake as often: about 5 % of a core per idle worker process
+# (measured: 0.9 % at 200 ms, 10 % at 10 ms). Waking on enqueue instead of polling needs a consumer
+# of our own in place of dramatiq's.
+WORKER_TIMEOUT_MS = 25
 
 # A live worker stamps its heartbeat at least every WORKER_TIMEOUT_MS: its delay-queue consumer
 # (prefetch 1000 per thread, never full) polls Redis that often even when every thread is busy, and
-# every ack stamps it too. 12 s is 60 of those polls, so only a dead process (or one cut off from
-# Redis that long) looks dead; a live one mistaken for dead costs a message processed twice, which
-# the order lock and the look-up by reference make harmless. It is also about the order lock's
-# lease (worker.infra.locks.LOCK_TTL_SECONDS): the message comes back when its lock is free.
+# every ack stamps it too. 12 s is hundreds of those polls, so only a dead process (or one cut off
+# from Redis that long) looks dead; a live one mistaken for dead costs a message processed twice,
+# which the order lock and the look-up by reference make harmless. It is also about the order
+# lock's lease (worker.infra.locks.LOCK_TTL_SECONDS): the message comes back when its lock is free.
 HEARTBEAT_TIMEOUT_MS = 12_000
-# one command in 5 does maintenance: each live process polls each of its two queues (the queue
-# and its delay queue) at least 5 times a second when idle, and once per message when busy, so a
-# live process runs maintenance on each queue about once a second; maintenance without a dead
-# worker is a ZRANGEBYSCORE on a set of a few members. A dead worker's messages are back about a
-# second after its heartbeat is HEARTBEAT_TIMEOUT_MS old, so 13-14 s after the kill; 20 s would
-# take 40 maintenance-free polls in a row, a chance of (4/5)^40 = 0.01 %. (dramatiq counts the
-# chance in a million.)
+# one command in 5 does maintenance: each live process polls each of its two queues at least 40
+# times a second when idle, and once per message when busy, so a live process runs maintenance on
+# each queue several times a second; maintenance without a dead worker is a ZRANGEBYSCORE on a set
+# of a few members. A dead worker's messages are back well within a second after its heartbeat is
+# HEARTBEAT_TIMEOUT_MS old, so about 13 s after the kill; 20 s would take hundreds of
+# maintenance-free polls in a row. (dramatiq counts the chance in a million.)
 MAINTENANCE_CHANCE = 200_000
 
 

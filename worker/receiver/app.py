@@ -1,9 +1,11 @@
-"""The receiver: a FastAPI app of thin routes over :mod:`worker.receiver.webhooks` and the status.
+"""The receiver: a FastAPI app for health, metrics and the status page, which hands the two
+webhook endpoints to :mod:`worker.receiver.endpoints` (plain ASGI, the hot path) before routing.
 
 Built by :func:`create_receiver_app` from its collaborators (engine, enqueue, queue probes, the
 webhook spool), never at import time, so tests and the single-process ``run`` wire it to what
-they have. Every wait on the database is bounded: webhooks by ``receiver_deadline_seconds`` and
-the :class:`~worker.receiver.gate.ThreadGate` (fast 503s with ``Retry-After`` under a flood),
+they have. Webhooks are stored by one :class:`~worker.receiver.writer.InboxWriter` thread in
+group commits. Every wait on the database is bounded: webhooks by ``receiver_deadline_seconds``
+and the :class:`~worker.receiver.gate.ThreadGate` (fast 503s with ``Retry-After`` under a flood),
 ``/readyz`` by ``readiness_timeout_seconds``, ``/status`` and ``/metrics`` by the deadline too.
 """
 
@@ -19,48 +21,26 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
 
-from adapters.picqer.webhooks import SIGNATURE_HEADER
 from adapters.platform import ShopPlatform
 from adapters.registry import get_platform
 from worker import metrics
 from worker.config import Settings
 from worker.db.session import DatabaseTimeouts
-from worker.errors import ConfigError
 from worker.logging import get_logger
-from worker.receiver.body import BodyTooLarge, ClientGone, InvalidContentLength, read_body
-from worker.receiver.gate import Saturated, ThreadGate, bounded
+from worker.receiver.batch import EnqueueMany, store_batch
+from worker.receiver.body import Receive
+from worker.receiver.endpoints import RETRY_AFTER_SECONDS, Scope, Send, WebhookEndpoints, webhook_target
+from worker.receiver.gate import ThreadGate, bounded
 from worker.receiver.status import build_status_report, render_status_html
-from worker.receiver.webhooks import (
-    DATABASE_UNAVAILABLE,
-    PICQER_TARGET,
-    Answer,
-    Incoming,
-    Rejected,
-    Verdict,
-    check_picqer_webhook,
-    check_shop_webhook,
-    find_webhook_source,
-    reject,
-    spool_event,
-    store_and_enqueue,
-)
+from worker.receiver.writer import InboxWriter
 from worker.sync.health import list_broken
 from worker.sync.inbox import Enqueue
-from worker.sync.rejections import count_rejection
-from worker.sync.spool import DRAIN_INTERVAL_SECONDS, SpoolDrainer, SpooledEvent, WebhookSpool
+from worker.sync.spool import DRAIN_INTERVAL_SECONDS, SpoolDrainer, WebhookSpool
 
 log = get_logger(__name__)
 
 QueueDepths = Callable[[], Mapping[str, int]]
-
-DATABASE_TIMEOUT = Answer(503, {"error": "the database did not answer in time; retry later"})
-BUSY = Answer(503, {"error": "the receiver is busy; retry later"})
-RETRY_AFTER_SECONDS = 5  # every 503 says when to come back (Picqer and the shops retry later anyway)
-# a spool write after the inbox write ran out of time: Redis answers in milliseconds, so this keeps
-# the whole answer within about 3 s (Shopify counts a failure after 5)
-SPOOL_PUT_SECONDS = 0.5
 
 __all__ = ["bounded", "create_receiver_app", "receiver_timeouts"]
 
@@ -72,11 +52,6 @@ def receiver_timeouts(settings: Settings) -> DatabaseTimeouts:
         pool_seconds=settings.database_pool_timeout_seconds,
         statement_seconds=settings.receiver_statement_timeout_seconds,
     )
-
-
-def _json(answer: Answer) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if answer.status == 503 else None
-    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 def _status_unavailable(reason: str) -> HTMLResponse:
@@ -104,6 +79,20 @@ def _admin_token_given(request: Request, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+class ReceiverApp(FastAPI):
+    """FastAPI, with the webhook endpoints answered before its routing (see module docstring)."""
+
+    webhook_endpoints: WebhookEndpoints | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        endpoints = self.webhook_endpoints
+        target = webhook_target(scope) if endpoints is not None else None
+        if target is None or endpoints is None:
+            await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+            return
+        await endpoints(target, scope, receive, send)
+
+
 def create_receiver_app(
     settings: Settings,
     *,
@@ -115,6 +104,7 @@ def create_receiver_app(
     spool: WebhookSpool | None = None,
     gate: ThreadGate | None = None,
     drain_interval: float = DRAIN_INTERVAL_SECONDS,
+    enqueue_many: EnqueueMany | None = None,
 ) -> FastAPI:
     """The receiver app.
 
@@ -122,9 +112,16 @@ def create_receiver_app(
     the queue is unreachable (``/readyz``); ``queue_depths`` feeds ``/metrics`` and ``/status``.
     With a ``spool`` (split deployments, Redis), a webhook whose inbox write fails because the
     database is away is kept there and answered 202; the app's lifespan runs a thread that moves
-    spooled webhooks into the inbox every ``drain_interval`` seconds. ``gate`` bounds the threads
-    waiting on the database (default: :data:`worker.receiver.gate.MAX_IN_FLIGHT`).
+    spooled webhooks into the inbox every ``drain_interval`` seconds. ``gate`` bounds the webhooks
+    waiting for the inbox writer and the threads on the database (default:
+    :data:`worker.receiver.gate.MAX_IN_FLIGHT`); beyond it, and a short wait, a webhook is a 503.
+    ``enqueue_many``, when given, enqueues each commit's new events in one call (one Redis round
+    trip) instead of one ``enqueue`` each.
     """
+
+    writer = InboxWriter(
+        partial(store_batch, engine=engine, enqueue=enqueue, spool=spool, enqueue_many=enqueue_many)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -135,124 +132,19 @@ def create_receiver_app(
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(writer.stop)
             if drainer is not None:
                 await anyio.to_thread.run_sync(drainer.stop)
 
-    app = FastAPI(
+    app = ReceiverApp(
         title="picqer-sync receiver", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.settings = settings
     metrics.set_queue_depth_source(queue_depths)
-    limit = settings.max_webhook_bytes
     deadline = settings.receiver_deadline_seconds
-    gate = gate or ThreadGate()
-
-    async def rejected(target: str, status: int, reason: str) -> Answer:
-        """Reject now; count it in the mirror if the database answers in time (else only logged)."""
-        answer = reject(target, status, reason)
-        try:
-            await gate.run(deadline, count_rejection, engine, target=target, reason=reason)
-        except (TimeoutError, Saturated) as error:
-            log.warning("webhook_rejection_not_counted", target=target, error_type=type(error).__name__)
-        return answer
-
-    def busy(target: str) -> Answer:
-        log.warning("webhook_busy", target=target, in_flight=gate.in_flight)
-        metrics.WEBHOOKS.labels(target, "busy").inc()
-        return BUSY
-
-    async def store(target: str, event: Incoming) -> Answer:
-        """The inbox (or the spool, when the database is away), within the deadline."""
-        try:
-            return await gate.run(
-                deadline,
-                store_and_enqueue,
-                target,
-                source=event.source,
-                event_key=event.event_key,
-                topic=event.topic,
-                payload=event.payload,
-                engine=engine,
-                enqueue=enqueue,
-                spool=spool,
-            )
-        except Saturated:
-            return busy(target)
-        except TimeoutError:
-            pass
-        if spool is not None:
-            # the store may still commit later: the spool's drain then finds a duplicate, harmless
-            spooled = SpooledEvent.of(
-                source=event.source, event_key=event.event_key, topic=event.topic, payload=event.payload
-            )
-            try:
-                return await gate.run(
-                    SPOOL_PUT_SECONDS, spool_event, target, spooled, spool=spool, cause="TimeoutError"
-                )
-            except (TimeoutError, Saturated) as error:
-                log.error("webhook_spool_failed", target=target, error_type=type(error).__name__)
-                metrics.WEBHOOKS.labels(target, "unavailable").inc()
-                return DATABASE_UNAVAILABLE
-        log.error("webhook_database_timeout", target=target, seconds=deadline)
-        metrics.WEBHOOKS.labels(target, "unavailable").inc()
-        return DATABASE_TIMEOUT
-
-    async def settle(target: str, verdict: Verdict) -> Response:
-        if isinstance(verdict, Rejected):
-            return _json(await rejected(target, verdict.status, verdict.reason))
-        if isinstance(verdict, Incoming):
-            return _json(await store(target, verdict))
-        return _json(verdict)
-
-    async def body_or_answer(request: Request, target: str) -> bytes | Answer:
-        try:
-            return await read_body(request, limit)
-        except BodyTooLarge:
-            status, reason = 413, f"the body is larger than {limit} bytes"
-        except InvalidContentLength:
-            status, reason = 400, "the Content-Length header is not a number"
-        except ClientGone:
-            # nobody is left to read an answer: one line, no traceback, nothing stored or counted
-            log.info("webhook_client_disconnected", target=target)
-            return Answer(400, {"error": "the client disconnected before the body arrived"})
-        return await rejected(target, status, reason)
-
-    @app.post("/webhooks/picqer", status_code=202)
-    async def picqer_webhook(request: Request) -> Response:
-        raw = await body_or_answer(request, PICQER_TARGET)
-        if isinstance(raw, Answer):
-            return _json(raw)
-        signature = request.headers.get(SIGNATURE_HEADER)
-        # parsing a deep or large body is CPU work: off the event loop, no database involved
-        verdict = await run_in_threadpool(check_picqer_webhook, raw, signature, settings=settings)
-        return await settle(PICQER_TARGET, verdict)
-
-    @app.post("/webhooks/sources/{name}", status_code=202)
-    async def shop_webhook(name: str, request: Request) -> Response:
-        source = find_webhook_source(settings, name)
-        if source is None:
-            # one metric label for every unknown name: a caller must not mint label values
-            log.info("webhook_unknown_source", name=name[:100])
-            return _json(await rejected("unknown-source", 404, "unknown or disabled source"))
-        try:
-            platform = platforms(source.platform)
-        except ConfigError as error:
-            return _json(reject(source.name, 404, error.reason))
-        if platform.verify_webhook is None:
-            # answer before reading the body: there is nothing to verify it with
-            return _json(
-                reject(
-                    source.name,
-                    404,
-                    f"source {source.name!r} ({platform.name}) sends no webhooks; it is polled",
-                )
-            )
-        raw = await body_or_answer(request, source.name)
-        if isinstance(raw, Answer):
-            return _json(raw)
-        headers = dict(request.headers)
-        verdict = await run_in_threadpool(check_shop_webhook, source, raw, headers, platform=platform)
-        return await settle(source.name, verdict)
+    app.webhook_endpoints = WebhookEndpoints(
+        settings, engine=engine, writer=writer, gate=gate or ThreadGate(), platforms=platforms, spool=spool
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.requests import ClientDisconnect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+#: an ASGI ``receive``
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class BodyTooLarge(Exception):
@@ -18,25 +21,30 @@ class ClientGone(Exception):
     """The sender disconnected before its whole body arrived: nobody is left to answer."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, at most ``limit`` bytes; stops reading as soon as it goes over.
+async def read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes, from the ASGI ``receive``; stops reading as soon as it
+    goes over.
 
     ``Content-Length`` can be absent (chunked) or lie, so the streamed size is checked too.
     """
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             size = int(declared)
         except ValueError:
             raise InvalidContentLength from None
+        if size < 0:
+            raise InvalidContentLength
         if size > limit:
             raise BodyTooLarge
-    received = bytearray()
-    try:
-        async for chunk in request.stream():
-            received += chunk
-            if len(received) > limit:
-                raise BodyTooLarge
-    except ClientDisconnect:
-        raise ClientGone from None
-    return bytes(received)
+    received = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        received += chunk
+        if len(received) > limit:
+            raise BodyTooLarge
+        if not message.get("more_body", False):
+            return received

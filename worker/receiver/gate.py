@@ -8,11 +8,18 @@ slow database those abandoned threads (and the requests queued behind them) grow
 included; a request that finds no free slot within ``ADMISSION_WAIT_SECONDS`` (or finds too many
 others already waiting) gets :class:`Saturated` at once, which the receiver answers 503 with
 ``Retry-After``.
+
+Webhooks take a slot without a thread of their own: :meth:`ThreadGate.enter` admits one and
+:meth:`ThreadGate.leave` gives the slot back when the inbox writer is done with it (committed,
+failed, or dropped before it was written), whenever its answer left.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -23,7 +30,9 @@ T = TypeVar("T")
 
 MAX_IN_FLIGHT = 32  # below anyio's 40 default tokens: the rest of the app keeps threads to run on
 ADMISSION_WAIT_SECONDS = 0.5  # a burst on a healthy database waits this long for a slot
-ADMISSION_POLL_SECONDS = 0.01  # a slot is freed by a worker thread, which cannot wake a task on any loop
+# a freed slot wakes the longest waiter at once (on its own loop); this poll only covers a wake-up
+# that went to a waiter which gave up at the same moment
+ADMISSION_POLL_SECONDS = 0.01
 
 
 class Saturated(Exception):
@@ -57,6 +66,7 @@ class ThreadGate:
         self._lock = threading.Lock()
         self._running = 0
         self._waiting = 0
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
 
     @property
     def in_flight(self) -> int:
@@ -70,26 +80,52 @@ class ThreadGate:
             self._running += 1
             return True
 
-    def _leave(self) -> None:
+    def leave(self) -> None:
+        """Give a slot back (from any thread) and wake the longest waiter, on its own loop."""
         with self._lock:
             self._running -= 1
+            waiter = self._waiters.popleft() if self._waiters else None
+        if waiter is not None:
+            loop, woken = waiter
+            # RuntimeError: its loop has closed, nobody is waiting there any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_wake, woken)
 
-    async def _enter(self) -> None:
+    async def enter(self) -> None:
+        """Take a slot: at once when one is free, else wait up to ``wait_seconds`` for one;
+        :class:`Saturated` when none came, or when ``max_waiting`` others are waiting already."""
         if self._try_enter():
             return
         with self._lock:
             if self._waiting >= self.max_waiting:
                 raise Saturated
             self._waiting += 1
+        loop = asyncio.get_running_loop()
+        entry: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         try:
             with anyio.move_on_after(self.wait_seconds):
-                while not self._try_enter():
-                    await anyio.sleep(ADMISSION_POLL_SECONDS)
-                return
+                while True:
+                    entry = (loop, loop.create_future())
+                    with self._lock:
+                        self._waiters.append(entry)
+                    if self._try_enter():
+                        return
+                    with anyio.move_on_after(ADMISSION_POLL_SECONDS):
+                        await entry[1]
+                    self._forget(entry)
+                    if self._try_enter():
+                        return
             raise Saturated
         finally:
             with self._lock:
                 self._waiting -= 1
+            if entry is not None:
+                self._forget(entry)
+
+    def _forget(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> None:
+        # ValueError: woken already, leave() took it off
+        with self._lock, contextlib.suppress(ValueError):
+            self._waiters.remove(entry)
 
     async def run(self, seconds: float, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(*args, **kwargs)`` in a worker thread, given up after ``seconds`` (``TimeoutError``),
@@ -104,10 +140,10 @@ class ThreadGate:
             try:
                 return func(*args, **kwargs)
             finally:
-                self._leave()
+                self.leave()
 
         with anyio.fail_after(seconds):
-            await self._enter()
+            await self.enter()
             try:
                 return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
             except BaseException:
@@ -116,6 +152,11 @@ class ThreadGate:
                         slot.cancelled = True
                         self._running -= 1
                 raise
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 async def bounded(seconds: float, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -13,11 +13,9 @@ Each rejection is logged with its reason and target, never with the body or a se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from adapters.picqer.webhooks import parse_event, verify_signature
 from adapters.platform import ShopPlatform
@@ -26,29 +24,14 @@ from worker import metrics
 from worker.config import Settings, SourceSettings
 from worker.errors import ConfigError, WebhookRejected
 from worker.logging import get_logger
-from worker.sync.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload, store_event
-from worker.sync.rejections import count_rejection
-from worker.sync.spool import SpooledEvent, WebhookSpool, database_unavailable
+from worker.receiver.answers import DATABASE_UNAVAILABLE, Answer, reject, spool_event
+from worker.receiver.batch import Pending, store_batch
+from worker.sync.inbox import PICQER_INBOX_SOURCE, Enqueue, shop_event_payload
+from worker.sync.spool import WebhookSpool
 
 log = get_logger(__name__)
 
 PICQER_TARGET = PICQER
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-def reject(target: str, status: int, reason: str, *, engine: Engine | None = None) -> Answer:
-    """Log a rejected webhook (reason and target only) and answer ``status``; with ``engine``, count
-    it in the mirror too, for ``status`` and the status page (worker/sync/rejections.py)."""
-    log.warning("webhook_rejected", target=target, status=status, reason=reason)
-    metrics.WEBHOOKS.labels(target, f"rejected_{status}").inc()
-    if engine is not None:
-        count_rejection(engine, target=target, reason=reason)
-    return Answer(status, {"error": reason})
 
 
 @dataclass(frozen=True)
@@ -71,8 +54,6 @@ class Incoming:
 
 #: what checking a webhook gives: an answer now (ping, ignored), a rejection, or an event to store
 Verdict = Answer | Rejected | Incoming
-
-DATABASE_UNAVAILABLE = Answer(503, {"error": "the database is unavailable; retry later"})
 
 
 def check_picqer_webhook(raw: bytes, signature: str | None, *, settings: Settings) -> Verdict:
@@ -153,7 +134,8 @@ def store_and_enqueue(
     enqueue: Enqueue,
     spool: WebhookSpool | None = None,
 ) -> Answer:
-    """Commit the event to the inbox, then enqueue it; 503 when either is down.
+    """Commit one event to the inbox, then enqueue it; 503 when either is down (a group of one:
+    the receiver itself stores through :class:`worker.receiver.writer.InboxWriter`).
 
     With a ``spool``, an inbox write that fails because the database is unavailable keeps the event
     in the spool instead and answers 202 (``worker/sync/spool.py`` moves it to the inbox later).
@@ -162,49 +144,23 @@ def store_and_enqueue(
         return reject(
             target, 400, "the webhook holds a NUL character, which the database cannot store", engine=engine
         )
-    try:
-        stored = store_event(engine, source=source, event_key=event_key, topic=topic, payload=payload)
-    except (DataError, UnicodeEncodeError) as error:
-        # a value the database cannot hold: the same body fails on every retry, so it is the
-        # sender's 400, never a 503 to retry
-        reason = f"the webhook holds a value the database cannot store ({type(error).__name__})"
-        return reject(target, 400, reason, engine=engine)
-    except SQLAlchemyError as error:
-        if spool is not None and database_unavailable(error):
-            event = SpooledEvent.of(source=source, event_key=event_key, topic=topic, payload=payload)
-            return spool_event(target, event, spool=spool, cause=type(error).__name__)
-        log.error("webhook_store_failed", target=target, error_type=type(error).__name__)
-        metrics.WEBHOOKS.labels(target, "unavailable").inc()
-        return DATABASE_UNAVAILABLE
-    if stored.duplicate:
-        # already stored; its processing was enqueued then (or the sweeper will)
-        log.info("webhook_duplicate", target=target, topic=topic, inbox_id=stored.inbox_id)
-        metrics.WEBHOOKS.labels(target, "duplicate").inc()
-        return Answer(202, {"status": "duplicate"})
-    try:
-        enqueue(source, stored.inbox_id)
-    except Exception as error:
-        # stored but not enqueued: the sender's retry is answered 202 (duplicate) and the sweeper
-        # enqueues it; 503 now says "not done yet"
-        log.error(
-            "webhook_enqueue_failed", target=target, inbox_id=stored.inbox_id, error_type=type(error).__name__
-        )
-        metrics.WEBHOOKS.labels(target, "unavailable").inc()
-        return Answer(503, {"error": "the queue is unavailable; retry later"})
-    log.info("webhook_accepted", target=target, topic=topic, inbox_id=stored.inbox_id)
-    metrics.WEBHOOKS.labels(target, "accepted").inc()
-    return Answer(202, {"status": "accepted"})
+    event = Pending.of(target, source=source, event_key=event_key, topic=topic, payload=payload)
+    [answer] = store_batch([event], engine=engine, enqueue=enqueue, spool=spool)
+    return answer
 
 
-def spool_event(target: str, event: SpooledEvent, *, spool: WebhookSpool, cause: str) -> Answer:
-    """Keep ``event`` in the spool while the database is away (``cause``: the inbox write's error):
-    202 once it is there, else 503. One log line either way."""
-    try:
-        added = spool.put(event)
-    except Exception as error:  # Redis away too: nowhere durable to keep it, the sender retries
-        log.error("webhook_spool_failed", target=target, cause=cause, error_type=type(error).__name__)
-        metrics.WEBHOOKS.labels(target, "unavailable").inc()
-        return DATABASE_UNAVAILABLE
-    log.warning("webhook_spooled", target=target, topic=event.topic, cause=cause, duplicate=not added)
-    metrics.WEBHOOKS.labels(target, "spooled").inc()
-    return Answer(202, {"status": "accepted", "stored": "spool"})
+__all__ = [
+    "DATABASE_UNAVAILABLE",
+    "PICQER_TARGET",
+    "Answer",
+    "Incoming",
+    "Rejected",
+    "Verdict",
+    "check_picqer_webhook",
+    "check_shop_webhook",
+    "find_webhook_source",
+    "reject",
+    "spool_event",
+    "store_and_enqueue",
+    "unstorable",
+]

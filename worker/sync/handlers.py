@@ -21,7 +21,7 @@ from worker.sync.dead_letters import record_dead_fulfilment, record_dead_inbox_e
 from worker.sync.fulfilment_report import report_fulfilment
 from worker.sync.health import AccountHealth
 from worker.sync.outcomes import EventOutcome, PushOutcome
-from worker.sync.picqer_events import process_picqer_event
+from worker.sync.picqer_events import RecentlyApplied, process_picqer_event
 from worker.sync.polling import poll_source
 from worker.sync.repair import Repaired, reconcile_and_resume
 from worker.sync.shop_events import AppliedShopEvent, fetch_and_push, process_shop_event
@@ -44,6 +44,8 @@ class SyncHandlers:
         self.ctx = ctx
         self.health = health if health is not None else AccountHealth(ctx.engine)
         self.running = running if running is not None else NamedLocks()
+        # the Picqer events this process applied lately: their own messages are then no-ops
+        self.applied_events = RecentlyApplied()
 
     @contextmanager
     def _alone(self, kind: str, name: str) -> Iterator[bool]:
@@ -66,8 +68,9 @@ class SyncHandlers:
     def process_shop_event(self, inbox_id: int) -> AppliedShopEvent | None:
         return process_shop_event(self.ctx, inbox_id, health=self.health)
 
-    def process_picqer_event(self, inbox_id: int) -> EventOutcome | None:
-        return process_picqer_event(self.ctx, inbox_id)
+    def process_picqer_event(self, inbox_id: int) -> list[EventOutcome]:
+        """The outcomes of every event applied with it (its batch); see ``picqer_events``."""
+        return process_picqer_event(self.ctx, inbox_id, recent=self.applied_events)
 
     def push_shop_order(self, source: str, shop_order_id: str) -> PushOutcome:
         settings = self.ctx.settings.source(source)

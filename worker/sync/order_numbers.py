@@ -14,14 +14,16 @@ from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from adapters.source import OrderSource
-from worker.db import orders
+from worker.db.models import Order
 from worker.db.session import session_scope
 from worker.errors import ApiRejected, SyncError
 from worker.sync.foreground import run_with_retries
 
 NOTHING_MATCHED = "matched no order id or order number in the shop"
+LINKS_PER_QUERY = 500  # ids in one IN (...): far below SQLite's and PostgreSQL's parameter limits
 
 
 @runtime_checkable
@@ -92,13 +94,16 @@ def _by_id(shop: OrderSource, value: str, options: dict[str, Any]) -> dict[str, 
 
 
 def picqer_links(engine: Engine, *, source: str, shop_order_ids: Sequence[str]) -> dict[str, PicqerLink]:
-    """The mirror's shop number and Picqer order of each given shop order it knows."""
+    """The mirror's shop number and Picqer order of each given shop order it knows (one query per
+    ``LINKS_PER_QUERY`` ids: ``resync --json`` asks this for every order it writes)."""
+    wanted = list(dict.fromkeys(shop_order_ids))
     links: dict[str, PicqerLink] = {}
     with session_scope(engine) as session:
-        for shop_order_id in dict.fromkeys(shop_order_ids):
-            row = orders.get_order(session, source=source, shop_order_id=shop_order_id)
-            if row is not None:
-                links[shop_order_id] = PicqerLink(
-                    shop_order_id, row.shop_order_number, row.idorder, row.orderid
-                )
+        for start in range(0, len(wanted), LINKS_PER_QUERY):
+            chunk = wanted[start : start + LINKS_PER_QUERY]
+            statement = select(
+                Order.shop_order_id, Order.shop_order_number, Order.idorder, Order.orderid
+            ).where(Order.source == source, col(Order.shop_order_id).in_(chunk))
+            for shop_order_id, number, idorder, orderid in session.exec(statement):
+                links[shop_order_id] = PicqerLink(shop_order_id, number, idorder, orderid)
     return links

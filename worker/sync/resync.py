@@ -106,28 +106,62 @@ class ResyncLine:
     reason: str = ""
 
 
+# what a report keeps of the orders beyond their counts: bounded, so a resync of 100,000 orders runs
+# in the memory of one of 100 (each order's line is handed to ``on_line`` and not kept)
+FAILURES_KEPT = 1000
+REASONS_KEPT = 20  # distinct reasons per outcome; the rest are counted under OTHER_REASONS
+OTHER_REASONS = "other reasons"
+SAMPLE_KEPT = 100  # the first lines, for a summary that shows some orders
+
+
 @dataclass
 class ResyncReport:
+    """A resync's outcome: counts per outcome, reasons with how often, and the failed orders (the
+    first ``FAILURES_KEPT``); every order's line went to ``on_line`` as it was done."""
+
     source: str
     window: ResyncWindow
     dry_run: bool
     started_at: datetime
-    lines: list[ResyncLine] = field(default_factory=list)
     listing_error: str | None = None  # the listing stopped early: the cursor stayed where it was
     cursor_moved_to: datetime | None = None
+    total: int = 0
+    sample: list[ResyncLine] = field(default_factory=list)  # the first SAMPLE_KEPT lines
+    failures_not_kept: int = 0
+    _counts: dict[str, int] = field(default_factory=dict)
+    _reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    _failures: list[ResyncLine] = field(default_factory=list)
+
+    def add(self, line: ResyncLine) -> None:
+        """Count ``line``; keep it only while the sample or the failures have room."""
+        self.total += 1
+        self._counts[line.outcome] = self._counts.get(line.outcome, 0) + 1
+        if line.reason:
+            reasons = self._reasons.setdefault(line.outcome, {})
+            reason = line.reason if line.reason in reasons or len(reasons) < REASONS_KEPT else OTHER_REASONS
+            reasons[reason] = reasons.get(reason, 0) + 1
+        if len(self.sample) < SAMPLE_KEPT:
+            self.sample.append(line)
+        if line.outcome in FAILING:
+            if len(self._failures) < FAILURES_KEPT:
+                self._failures.append(line)
+            else:
+                self.failures_not_kept += 1
 
     def counts(self) -> dict[str, int]:
-        counted: dict[str, int] = {}
-        for line in self.lines:
-            counted[line.outcome] = counted.get(line.outcome, 0) + 1
-        return counted
+        return dict(self._counts)
+
+    def reasons(self, outcome: str) -> dict[str, int]:
+        """Each distinct reason given for ``outcome`` (the first ``REASONS_KEPT``), with how often."""
+        return dict(self._reasons.get(outcome, {}))
 
     def failures(self) -> list[ResyncLine]:
-        return [line for line in self.lines if line.outcome in FAILING]
+        """The failed orders, the first ``FAILURES_KEPT`` of them (``failures_not_kept`` more)."""
+        return list(self._failures)
 
     @property
     def failed(self) -> bool:
-        return self.listing_error is not None or bool(self.failures())
+        return self.listing_error is not None or any(self._counts.get(kind) for kind in FAILING)
 
 
 def parse_since(text: str) -> datetime:
@@ -181,7 +215,8 @@ def resync_source(
     on_line: Callable[[ResyncLine], None] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> ResyncReport:
-    """One resync of ``source``; ``on_line`` hears of each order as it is done (the progress bar)."""
+    """One resync of ``source``; ``on_line`` hears of each order as it is done (the progress bar,
+    the ``--json`` writer). The report keeps counts and the failures, not every order."""
     window = resync_window(ctx, source, since=since, order_ids=order_ids, dry_run=dry_run)
     report = ResyncReport(source=source.name, window=window, dry_run=dry_run, started_at=ctx.clock())
     retry_options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
@@ -194,7 +229,7 @@ def resync_source(
                 line = preview_order(ctx, platform, source, raw_or_line)
             else:
                 line = _line(push_shop_order_now(ctx, platform, source, raw_or_line, sleep=sleep))
-            report.lines.append(line)
+            report.add(line)
             if on_line is not None:
                 on_line(line)
     except SyncError as error:
