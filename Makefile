@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## benchmarks: the shared budget with many workers; webhook-to-Picqer latency
+bench: $(STAMP)  ## ingest, events, push at the rate limit, latency, resync: .bench/results.json and a table
 	$(BIN)/pytest -m bench -q -s tests/bench
 
 # chaos: first web, 2 workers, scheduler and the sandbox as processes on PostgreSQL + Redis (127.0.0.1)
