@@ -10,7 +10,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,8 @@ from typer.testing import CliRunner
 
 from sandbox.app import create_sandbox_app
 from tests.conftest import REDIS_URL
-from tests.support.liveserver import free_port, serve
+from tests.support.liveserver import serve
+from tests.support.tcpproxy import TcpProxy
 from worker.cli.main import app
 
 REPO = Path(__file__).parents[2]
@@ -252,47 +252,10 @@ def test_a_long_running_process_waits_for_a_service_that_is_down(
     process.assert_clean_json()
 
 
-class LateRedis:
-    """A port that refuses connections until :meth:`open`, then forwards them to the real Redis."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-
-    def open(self) -> None:
-        target = REDIS_URL.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
-        listener = socket.create_server(("127.0.0.1", self.port))
-        self._listener = listener
-
-        def pipe(source: socket.socket, sink: socket.socket) -> None:
-            try:
-                while data := source.recv(65536):
-                    sink.sendall(data)
-            except OSError:
-                pass
-            finally:
-                sink.close()
-
-        def accept() -> None:
-            while True:
-                try:
-                    client, _ = listener.accept()
-                except OSError:
-                    return
-                upstream = socket.create_connection((target[0], int(target[1])))
-                threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-                threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-
-        threading.Thread(target=accept, daemon=True).start()
-
-    def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-
-
 @pytest.mark.redis
 def test_the_worker_starts_once_redis_answers(tmp_path: Path, real_redis: Any) -> None:
-    late = LateRedis()
+    host, port = REDIS_URL.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    late = TcpProxy((host, int(port)), state="refuse")  # Redis down until it is opened
     database = REDIS_URL.rsplit("/", 1)[1]
     config = write_config(
         tmp_path / "c.toml",
@@ -303,7 +266,7 @@ def test_the_worker_starts_once_redis_answers(tmp_path: Path, real_redis: Any) -
     try:
         with running(config, "worker", "--threads", "1") as process:
             process.wait_for("service_unavailable")
-            late.open()
+            late.forward()
             available = process.wait_for("service_available")
             process.wait_for("worker_started")
             code = process.stop()

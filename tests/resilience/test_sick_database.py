@@ -4,9 +4,7 @@ itself when the database answers again, without a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import sqlite3
 import threading
 import time
@@ -14,13 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from adapters.picqer.webhooks import sign as picqer_sign
 from adapters.shopify.webhooks import sign as shopify_sign
 from tests.queue.fakes import SHOP_SECRET, WEBHOOK_SECRET, make_settings
+from tests.support.tcpproxy import TcpProxy
 from worker import metrics
 from worker.db.migrate import upgrade_database
 from worker.db.session import make_engine
@@ -37,83 +35,6 @@ EVENT = {
     "event_triggered_at": "2026-01-13 09:46:30",
     "data": {"idorder": 11, "reference": "#1001", "status": "processing"},
 }
-
-
-class SilentProxy:
-    """A TCP server on 127.0.0.1 in front of ``upstream`` (a real PostgreSQL).
-
-    While ``silent`` it accepts connections and never answers them (a database that hangs); while
-    ``refusing`` it closes each connection at once (a database that is down: the client's error
-    comes at once); otherwise it forwards. :meth:`refuse` also cuts the connections already open.
-    """
-
-    def __init__(self, upstream: tuple[str, int] | None = None) -> None:
-        self.upstream = upstream
-        self.silent = True
-        self.refusing = False
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.2)
-        self.port = self._server.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._open: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def url(self, database_url: str) -> str:
-        """``database_url`` pointed at this proxy."""
-        url = sa.engine.make_url(database_url).set(host="127.0.0.1", port=self.port)
-        return url.render_as_string(hide_password=False)
-
-    def refuse(self) -> None:
-        """The database goes down: new connections are closed at once, open ones are cut."""
-        self.refusing = True
-        for end in self._open:
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-        self._open.clear()
-
-    def reopen(self) -> None:
-        self.refusing = False
-        self.silent = False
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if self.refusing:
-                client.close()
-                continue
-            if self.silent or self.upstream is None:
-                self._held.append(client)  # open, read by nobody, answered never
-                continue
-            upstream = socket.create_connection(self.upstream)
-            self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._server.close()
-        self._thread.join(timeout=2)
-        for held in self._held + self._open:
-            held.close()
 
 
 def _picqer(client: TestClient, idhook: int = 30088) -> Any:
@@ -151,13 +72,13 @@ def _receiver_engine(url: str) -> Engine:
 
 
 @pytest.fixture
-def proxy() -> Iterator[SilentProxy]:
-    server = SilentProxy(upstream=("127.0.0.1", 5432))
+def proxy() -> Iterator[TcpProxy]:
+    server = TcpProxy(upstream=("127.0.0.1", 5432))
     yield server
     server.close()
 
 
-def test_a_silent_postgresql_gets_bounded_503s(proxy: SilentProxy) -> None:
+def test_a_silent_postgresql_gets_bounded_503s(proxy: TcpProxy) -> None:
     engine = _receiver_engine(f"postgresql://picqer:secret@127.0.0.1:{proxy.port}/picqer_sync")
     client = _client(engine)
     try:
@@ -175,14 +96,14 @@ def test_a_silent_postgresql_gets_bounded_503s(proxy: SilentProxy) -> None:
         engine.dispose()
 
 
-def test_the_receiver_recovers_when_postgresql_answers_again(proxy: SilentProxy, postgres_url: str) -> None:
+def test_the_receiver_recovers_when_postgresql_answers_again(proxy: TcpProxy, postgres_url: str) -> None:
     upgrade_database(postgres_url)
     engine = _receiver_engine(proxy.url(postgres_url))
     client = _client(engine)
     try:
         assert _picqer(client).status_code == 503
         assert client.get("/readyz").status_code == 503
-        proxy.silent = False  # the database is back
+        proxy.forward()  # the database is back
         deadline = time.monotonic() + 30
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, "the receiver did not recover"
@@ -211,7 +132,7 @@ def test_a_locked_sqlite_gets_a_bounded_503_and_recovers(sqlite_url: str) -> Non
         engine.dispose()
 
 
-def test_status_and_metrics_answer_within_the_deadline(proxy: SilentProxy) -> None:
+def test_status_and_metrics_answer_within_the_deadline(proxy: TcpProxy) -> None:
     engine = _receiver_engine(f"postgresql://picqer:secret@127.0.0.1:{proxy.port}/picqer_sync")
     stuck = threading.Event()  # a queue (Redis) that never answers the depth read
 

@@ -26,8 +26,9 @@ from adapters.picqer.webhooks import sign as picqer_sign
 from adapters.shopify.webhooks import sign as shopify_sign
 from tests.conftest import TEST_REDIS_NAMESPACE
 from tests.queue.fakes import SHOP_SECRET, WEBHOOK_SECRET, make_settings
-from tests.resilience.test_sick_database import WEBHOOK_BOUND, SilentProxy
+from tests.resilience.test_sick_database import WEBHOOK_BOUND
 from tests.support.liveserver import free_port
+from tests.support.tcpproxy import TcpProxy
 from worker.db.migrate import upgrade_database
 from worker.db.models import InboxEvent
 from worker.db.session import make_engine, session_scope
@@ -238,7 +239,7 @@ def test_with_redis_down_too_it_is_a_503(down_engine: Engine) -> None:
 
 
 def test_a_silent_database_spools_within_the_deadline(spool: RedisWebhookSpool) -> None:
-    proxy = SilentProxy()
+    proxy = TcpProxy()
     engine = make_engine(
         f"postgresql://picqer:secret@127.0.0.1:{proxy.port}/picqer_sync",
         timeouts=receiver_timeouts(make_settings()),
@@ -294,8 +295,7 @@ def test_postgresql_down_for_a_while_redis_up_end_to_end(postgres_url: str, real
     """Webhooks sent while PostgreSQL refuses connections are answered 202, and reach the queue
     within seconds of its return (issue 11: 70 s before, the goal 30 s)."""
     upgrade_database(postgres_url)
-    proxy = SilentProxy(upstream=("127.0.0.1", 5432))
-    proxy.reopen()
+    proxy = TcpProxy(upstream=("127.0.0.1", 5432), state="forward")
     receiver_engine = make_engine(proxy.url(postgres_url), timeouts=receiver_timeouts(make_settings()))
     direct = make_engine(postgres_url)
     spool = RedisWebhookSpool(real_redis, namespace=TEST_REDIS_NAMESPACE)
@@ -313,7 +313,7 @@ def test_postgresql_down_for_a_while_redis_up_end_to_end(postgres_url: str, real
             assert len(_inbox(direct)) == 1
             assert spool.size() == 4
             back = time.monotonic()
-            proxy.reopen()
+            proxy.forward()
             while len(queue.sent) < 5:
                 assert time.monotonic() - back < RECOVERY_GOAL_SECONDS, queue.sent
                 time.sleep(0.05)

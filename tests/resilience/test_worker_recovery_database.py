@@ -9,8 +9,6 @@ through at the first try after the database returns.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from structlog.testing import capture_logs
 
 from tests.queue.fakes import RecordingHandlers, make_settings
+from tests.support.tcpproxy import TcpProxy
 from worker.app import build_app
 from worker.queue.actors import Waits, declare_actors, outage_service
 from worker.queue.broker import make_broker, start_worker
@@ -29,71 +28,10 @@ from worker.queue.broker import make_broker, start_worker
 pytestmark = pytest.mark.postgres
 
 
-class TcpProxy:
-    """127.0.0.1:<port> forwarded to ``target``; ``close()`` refuses and cuts, ``open()`` serves."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._listener: socket.socket | None = None
-        self._connections: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def open(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def close(self) -> None:
-        if self._listener is not None:
-            # wakes the accepting thread (a bare close() leaves the port listening under it)
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            for connection in self._connections:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-                connection.close()
-            self._connections.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # closed
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._connections += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-
 @pytest.fixture
 def proxy(postgres_url: str) -> Iterator[TcpProxy]:
     url = make_url(postgres_url)
-    running = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    running.open()
+    running = TcpProxy((url.host or "127.0.0.1", url.port or 5432), state="forward")
     yield running
     running.close()
 
@@ -118,11 +56,11 @@ def select_one(engine: Engine) -> Any:
 
 def test_away_it_fails_fast_and_back_the_first_query_succeeds(worker_engine: Engine, proxy: TcpProxy) -> None:
     assert select_one(worker_engine) == 1  # a pooled connection, which the outage will break
-    proxy.close()
+    proxy.refuse()
     with pytest.raises(sa.exc.OperationalError) as refused:
         select_one(worker_engine)
     assert outage_service(refused.value) == "database"
-    proxy.open()
+    proxy.forward()
     # pool_pre_ping: the broken pooled connection is noticed and replaced, not handed out
     assert select_one(worker_engine) == 1
 
@@ -136,7 +74,7 @@ def test_a_message_sent_during_the_outage_goes_through_at_the_first_try_after(
 
     def push(source: str, shop_order_id: str) -> None:
         if len(tries) == 3:
-            proxy.open()  # the database is back before this try
+            proxy.forward()  # the database is back before this try
         try:
             select_one(worker_engine)
         except sa.exc.OperationalError:
@@ -149,7 +87,7 @@ def test_a_message_sent_during_the_outage_goes_through_at_the_first_try_after(
     broker = make_broker(make_settings())
     actors = declare_actors(broker, handlers, waits=Waits(outage_retry_ms=(5, 20)))
     assert select_one(worker_engine) == 1
-    proxy.close()
+    proxy.refuse()
     worker = start_worker(broker, threads=2, worker_timeout_ms=50)
     try:
         with capture_logs() as logs:
