@@ -265,6 +265,11 @@ def connection(rows: list[tuple[list[Any], Any]], args: Mapping[str, Any]) -> di
         window = window[:size]
     has_previous = has_previous or bool(window and rows and window[0][0] > rows[0][0])
     has_next = has_next or bool(window and rows and window[-1][0] < rows[-1][0])
+    return page_of(window, has_next=has_next, has_previous=has_previous)
+
+
+def page_of(window: list[tuple[list[Any], Any]], *, has_next: bool, has_previous: bool) -> dict[str, Any]:
+    """A Relay connection's answer for ``window`` (each node with its sort key, the cursor's source)."""
     edges = [{"cursor": encode_cursor(key), "node": node} for key, node in window]
     return {
         "nodes": [node for _, node in window],
@@ -446,17 +451,7 @@ def _orders_by_index(
     has_previous = bool(window) and any(
         matches(state.orders[keys[position][1]]) for position in range(start - 1, low - 1, -1)
     )
-    edges = [{"cursor": encode_cursor(key), "node": record} for key, record in window]
-    return {
-        "nodes": [record for _, record in window],
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": has_next,
-            "hasPreviousPage": has_previous,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
+    return page_of(window, has_next=has_next, has_previous=has_previous)
 
 
 _AFTER_EVERY_ID: Final = 2**63  # above every order id: (moment, this) sorts after every key at moment

@@ -81,7 +81,7 @@ def demo(
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option(min=1.0, help="Seconds to wait for each stage before giving up.  [default: 30]"),
+        typer.Option(min=1.0, help="Seconds to wait for each stage before giving up (30 by default)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the worker's log lines too.")] = False,
 ) -> None:

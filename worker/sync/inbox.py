@@ -47,22 +47,35 @@ Enqueue = Callable[[str, int], None]
 class StoredEvent:
     inbox_id: int
     duplicate: bool  # the same event (source, event key) was stored before
+    processed: bool = False  # (a duplicate) and that earlier one is done
 
 
-def store_event(engine: Engine, *, source: str, event_key: str, topic: str, payload: str) -> StoredEvent:
-    """Store a webhook durably (committed when this returns); a duplicate is stored once."""
+def store_event(
+    engine: Engine,
+    *,
+    source: str,
+    event_key: str,
+    topic: str,
+    payload: str,
+    received_at: datetime | None = None,
+) -> StoredEvent:
+    """Store a webhook durably (committed when this returns); a duplicate is stored once.
+
+    ``received_at``: when the webhook came in, if earlier than now (one kept in the spool).
+    """
     event_key = fit_column(event_key, EVENT_KEY_CHARS)
     topic = fit_column(topic, TOPIC_CHARS)
     with session_scope(engine) as session:
         stored = inbox_repo.store_inbox_event(
-            session, source=source, event_key=event_key, topic=topic, payload=payload
+            session, source=source, event_key=event_key, topic=topic, payload=payload, received_at=received_at
         )
         if stored is not None:
             session.flush()
             assert stored.id is not None
             return StoredEvent(inbox_id=stored.id, duplicate=False)
         existing = _find(session, source=source, event_key=event_key)
-    return StoredEvent(inbox_id=existing, duplicate=True)
+        assert existing.id is not None
+        return StoredEvent(inbox_id=existing.id, duplicate=True, processed=existing.processed_at is not None)
 
 
 def fit_column(value: str, limit: int) -> str:
@@ -72,12 +85,10 @@ def fit_column(value: str, limit: int) -> str:
     return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def _find(session: Session, *, source: str, event_key: str) -> int:
-    row = session.exec(
+def _find(session: Session, *, source: str, event_key: str) -> InboxEvent:
+    return session.exec(
         select(InboxEvent).where(InboxEvent.source == source, InboxEvent.event_key == event_key)
     ).one()
-    assert row.id is not None
-    return row.id
 
 
 def shop_event_payload(webhook: ShopWebhook) -> str:

@@ -25,14 +25,18 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from worker import metrics
-from worker.db import inbox as inbox_repo
-from worker.db.models import InboxEvent, utcnow
-from worker.db.session import session_scope
+from worker.db.models import utcnow
 from worker.logging import get_logger
-from worker.sync.inbox import EVENT_KEY_CHARS, TOPIC_CHARS, Enqueue, fit_column, note_not_enqueued
+from worker.sync.inbox import (
+    EVENT_KEY_CHARS,
+    TOPIC_CHARS,
+    Enqueue,
+    fit_column,
+    note_not_enqueued,
+    store_event,
+)
 
 log = get_logger(__name__)
 
@@ -128,28 +132,17 @@ class Moved:
 
 def move_to_inbox(engine: Engine, event: SpooledEvent) -> Moved:
     """Store ``event`` in the inbox under the key a direct store uses, keeping its received time."""
-    with session_scope(engine) as session:
-        stored = inbox_repo.store_inbox_event(
-            session,
-            source=event.source,
-            event_key=event.event_key,
-            topic=event.topic,
-            payload=event.payload,
-            received_at=event.received_at,
-        )
-        if stored is not None:
-            session.flush()
-            assert stored.id is not None
-            return Moved(inbox_id=stored.id, enqueue=True)
-        existing = session.exec(
-            select(InboxEvent).where(
-                InboxEvent.source == event.source, InboxEvent.event_key == event.event_key
-            )
-        ).one()
-        assert existing.id is not None
-        # enqueuing an unprocessed row twice is harmless (processing checks processed_at first);
-        # not enqueuing it may leave it to the sweeper's grace, minutes later
-        return Moved(inbox_id=existing.id, enqueue=existing.processed_at is None)
+    stored = store_event(
+        engine,
+        source=event.source,
+        event_key=event.event_key,
+        topic=event.topic,
+        payload=event.payload,
+        received_at=event.received_at,
+    )
+    # enqueuing an unprocessed row twice is harmless (processing checks processed_at first);
+    # not enqueuing it may leave it to the sweeper's grace, minutes later
+    return Moved(inbox_id=stored.inbox_id, enqueue=not stored.processed)
 
 
 def drain_spool(spool: WebhookSpool, *, engine: Engine, enqueue: Enqueue, batch: int = DRAIN_BATCH) -> int:
