@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from adapters.errors import WebhookRejected
 
 # real order webhooks nest about ten levels; anything far deeper is not an order
@@ -22,6 +24,12 @@ MAX_JSON_DEPTH = 64
 # a JSON string token (skipped: brackets inside strings do not nest) or a bracket
 _TOKENS = re.compile(rb'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# an integer of 19 digits or more may not fit 64 bits (signed, for a negative one), which orjson
+# reads as a float: such a body takes the standard parser, which keeps every integer exact. Found by
+# mapping every digit to "0" and looking for 19 in a row: a tenth of what a regular expression
+# costs over an order's ids
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -61,6 +69,24 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
+_NOT_JSON = object()
+
+
+def _parse(raw: bytes, text: str) -> Any:
+    """The parsed ``raw``, or ``_NOT_JSON``. orjson first: about five times faster than the standard
+    parser on an order (the receiver's hot path). Whatever it refuses (or might read differently: a
+    huge integer) is decided by the standard parser, so the answer is the standard parser's."""
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def load_json_body(raw: bytes, what: str = "the webhook body") -> Any:
     """The parsed JSON of ``raw``; ``WebhookRejected`` (400) when it cannot be stored as sent."""
     if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
@@ -73,10 +99,9 @@ def load_json_body(raw: bytes, what: str = "the webhook body") -> Any:
         raise WebhookRejected(f"{what} is not UTF-8", status=400) from None
     if json_depth_exceeds(raw):
         raise WebhookRejected(f"{what} nests deeper than {MAX_JSON_DEPTH} levels", status=400)
-    try:
-        value = json.loads(text, parse_constant=_not_json)
-    except (ValueError, RecursionError):
-        raise WebhookRejected(f"{what} is not JSON", status=400) from None
+    value = _parse(raw, text)
+    if value is _NOT_JSON:
+        raise WebhookRejected(f"{what} is not JSON", status=400)
     # after a strict UTF-8 decode (no lone surrogates) and a strict parse (no raw control characters
     # in strings), a NUL or a lone surrogate can only come from a \u escape: skip the walk without one
     if b"\\u" in raw and unstorable_text(value):

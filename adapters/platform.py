@@ -33,7 +33,9 @@ class ShopWebhook:
     """A verified, parsed shop webhook.
 
     ``event_key`` deduplicates deliveries (the platform's delivery/event id when it sends one, else
-    order id + its modification time). ``order`` is the order JSON when the body carries it.
+    order id + its modification time). ``order`` is the order JSON when the body carries it;
+    ``order_json`` its text as received, when the order is the whole body (the inbox keeps that text
+    as it came instead of encoding ``order`` again: the receiver's hot path).
     A ping (WooCommerce's ``webhook_id=N`` on creation) has ``is_ping`` set and nothing to do.
     """
 
@@ -43,6 +45,7 @@ class ShopWebhook:
     order: dict[str, Any] | None = None
     is_ping: bool = False
     deleted: bool = False  # the order is gone from the shop (WooCommerce order.deleted)
+    order_json: str | None = None
 
 
 @dataclass(frozen=True)

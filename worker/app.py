@@ -27,12 +27,14 @@ from worker.config import Settings
 from worker.db.models import utcnow
 from worker.db.session import DatabaseTimeouts, make_engine
 from worker.infra.budget import make_budget
+from worker.infra.ingest import IngestPressure
 from worker.infra.locks import order_locks, running_job_locks
 from worker.infra.redis import connect_redis
 from worker.infra.shared_store import RedisSharedStore
 from worker.infra.spool import RedisWebhookSpool
 from worker.queue import broker as broker_module
 from worker.queue.actors import ACCOUNT_RETRY_MS, FULFILMENT_DELAY_MS, Actors, Handlers, declare_actors
+from worker.queue.middleware import IngestFirst
 from worker.scheduler import LocalJobLock, RedisJobLock, Scheduler, SchedulerTargets, build_jobs
 from worker.sync.context import SyncContext
 from worker.sync.fulfilment import orders_to_fulfil
@@ -61,6 +63,8 @@ class App:
     health: AccountHealth  # which accounts refuse our credentials (worker.sync.health)
     fulfilment_delay_ms: int = FULFILMENT_DELAY_MS
     account_retry_ms: int = ACCOUNT_RETRY_MS
+    # the receiver's webhooks in flight, for worker threads in the same process (``run``)
+    ingest: IngestPressure = field(default_factory=IngestPressure)
     _owned: list[Any] = field(default_factory=list, repr=False)  # what build_app opened
     _actors: Actors | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -99,8 +103,16 @@ class App:
     def ping_queue(self) -> None:
         broker_module.ping(self.broker)
 
-    def start_worker(self, threads: int, *, worker_timeout_ms: int | None = None) -> dramatiq.Worker:
-        """``threads`` worker threads on this process's broker; ``stop()`` them when done."""
+    def start_worker(
+        self, threads: int, *, worker_timeout_ms: int | None = None, ingest_first: bool = False
+    ) -> dramatiq.Worker:
+        """``threads`` worker threads on this process's broker; ``stop()`` them when done.
+
+        ``ingest_first`` (``run``: the receiver in the same process) makes each thread wait while
+        this process's receiver stores a burst of webhooks (:mod:`worker.infra.ingest`).
+        """
+        if ingest_first and not any(isinstance(m, IngestFirst) for m in self.broker.middleware):
+            self.broker.add_middleware(IngestFirst(self.ingest))
         timeout = broker_module.WORKER_TIMEOUT_MS if worker_timeout_ms is None else worker_timeout_ms
         return broker_module.start_worker(self.broker, threads=threads, worker_timeout_ms=timeout)
 
@@ -123,11 +135,19 @@ class App:
         from worker.receiver.gate import ThreadGate
 
         actors = self.actors  # declared now, not by the first webhook's thread
-        engine = self.engine
+        engine = writer_engine = self.engine
         if engine in self._owned and engine.url.database not in (None, "", ":memory:"):
             # its own pool with short timeouts: a sick database gets a 503 within seconds
-            engine = make_engine(self.settings.database_url, timeouts=receiver_timeouts(self.settings))
-            self._owned.append(engine)
+            timeouts = receiver_timeouts(self.settings)
+            engine = make_engine(self.settings.database_url, timeouts=timeouts)
+            # the inbox writer's: one thread, so one connection, reused without a ping per group
+            # (a connection the database dropped is replaced and the group written again)
+            writer_engine = make_engine(
+                self.settings.database_url, timeouts=timeouts, pool_pre_ping=False, pool_size=1
+            )
+            self._owned += [engine, writer_engine]
+        gate = ThreadGate(self.settings.receiver_max_in_flight)
+        self.ingest.watch(lambda: gate.in_flight)
         return create_receiver_app(
             self.settings,
             engine=engine,
@@ -137,7 +157,10 @@ class App:
             queue_ping=self.ping_queue,
             queue_depths=self.queue_depths,
             spool=self.webhook_spool(),
-            gate=ThreadGate(self.settings.receiver_max_in_flight),
+            gate=gate,
+            # each group commit's new webhooks in one Redis round trip (failures noted by the writer)
+            enqueue_many=actors.enqueue_inbox_many,
+            writer_engine=writer_engine,
         )
 
     def scheduler_targets(self) -> SchedulerTargets:

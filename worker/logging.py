@@ -9,6 +9,7 @@ street-level address data from every event, whatever the caller passed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -44,11 +45,18 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_redacted_key(key: str) -> bool:
+    # an event has a handful of keys from a small set of names: each is judged once per process
+    # (this ran for every key of every line: a third of a line's cost on the receiver's hot path)
+    lowered = key.lower()
+    return lowered in PERSONAL_KEYS or any(part in lowered for part in SECRET_KEY_PARTS)
+
+
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: replace secret and personal values by a marker."""
     for key in list(event_dict):
-        lowered = key.lower()
-        if lowered in PERSONAL_KEYS or any(part in lowered for part in SECRET_KEY_PARTS):
+        if isinstance(key, str) and _is_redacted_key(key):
             event_dict[key] = REDACTED
     return event_dict
 

@@ -8,9 +8,19 @@ for split deployments (no forked exposition server, unlike dramatiq's Prometheus
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -67,7 +77,10 @@ HOOKS_REACTIVATED = Counter(
     "hooks_reactivated", "Picqer hooks found inactive and reactivated.", namespace=NAMESPACE
 )
 HOOKS_INACTIVE = Gauge(
-    "hooks_inactive", "Picqer hooks seen inactive at the last hook check.", namespace=NAMESPACE
+    "hooks_inactive",
+    "Picqer hooks seen inactive at the last hook check.",
+    namespace=NAMESPACE,
+    multiprocess_mode="max",  # under ``web --processes``: the latest check's count, not one per process
 )
 
 QueueDepth = Callable[[], Mapping[str, int]]
@@ -103,5 +116,11 @@ def set_queue_depth_source(source: QueueDepth | None) -> None:
 
 
 def render_latest() -> tuple[bytes, str]:
-    """The exposition text of the default registry and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The exposition text of this process's metrics and its content type; under ``web
+    --processes`` (``PROMETHEUS_MULTIPROC_DIR`` set) the counters of every receiver process summed."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(QUEUE_DEPTH)  # read from the queue, not from a process: not summed
+    return generate_latest(registry), CONTENT_TYPE_LATEST

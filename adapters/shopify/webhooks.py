@@ -27,7 +27,12 @@ needs_full_order: NeedsFullOrder | None = None
 
 def shopify_header(headers: Mapping[str, str], name: str) -> str | None:
     """Header ``X-Shopify-<name>`` or ``shopify-<name>``, whatever the case."""
-    wanted = {f"x-shopify-{name}".lower(), f"shopify-{name}".lower()}
+    prefixed, bare = f"x-shopify-{name}".lower(), f"shopify-{name}".lower()
+    # the receiver's headers are lowercase already (ASGI): two look-ups, no walk over them all
+    found = headers.get(prefixed) or headers.get(bare)
+    if found:
+        return found
+    wanted = {prefixed, bare}
     for key, value in headers.items():
         if key.lower() in wanted and value:
             return value
@@ -59,6 +64,7 @@ def verify_webhook(raw: bytes, headers: Mapping[str, str], settings: ShopConnect
         shop_order_id=shop_order_id,
         order=order,
         deleted=deleted,
+        order_json=raw.decode("utf-8") if order is not None else None,  # valid UTF-8: it parsed
     )
 
 

@@ -85,6 +85,7 @@ def _parse(raw: bytes, headers: Mapping[str, str]) -> ShopWebhook:
         event_key=key,
         shop_order_id=str(order_id) if is_order else None,
         order=body if is_order else None,
+        order_json=raw.decode("utf-8") if is_order else None,  # valid UTF-8: it parsed
     )
 
 

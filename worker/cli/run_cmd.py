@@ -19,6 +19,7 @@ import typer
 
 from worker.app import App, build_app
 from worker.cli.state import cli_state
+from worker.cli.web_processes import receiver_process_count, serve_processes
 from worker.config import Settings
 from worker.infra.redis import ping_redis
 from worker.infra.services import DATABASE, REDIS, ping_database, wait_for_service
@@ -131,7 +132,8 @@ def run(
         if not _wait_for_services(settings, stop, migrate=migrate):
             return
     with build_app(settings) as app:
-        worker = app.start_worker(threads or settings.worker_threads)
+        # the receiver shares this process: a burst of webhooks is stored before more orders are mapped
+        worker = app.start_worker(threads or settings.worker_threads, ingest_first=True)
         if app.in_process:
             app.sweep_inbox()  # the in-process queue of the last process is gone
         stop = threading.Event()
@@ -147,15 +149,36 @@ def run(
             log.info("run_stopped")
 
 
-def web(ctx: typer.Context, host: HostOption = DEFAULT_HOST, port: PortOption = 8000) -> None:
+def web(
+    ctx: typer.Context,
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = 8000,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=0,
+            help="Receiver processes sharing the port (default: receiver_processes from the config; "
+            "0: one per CPU, at most 4).",
+        ),
+    ] = None,
+) -> None:
     """The receiver only: webhooks, /healthz, /readyz, /metrics, /status (needs redis_url)."""
-    settings = cli_state(ctx).settings()
+    state = cli_state(ctx)
+    settings = state.settings()
     _require_redis(settings, "web")
+    count = receiver_process_count(settings.receiver_processes if processes is None else processes)
     # serve at once: /healthz answers, webhooks get 503 (the sender retries) until the services do
     watching = _watch_services(settings)
     try:
-        with build_app(settings) as app:
-            _serve(app, host, port)
+        if count > 1:
+            log.info("web_processes", processes=count)
+            serve_processes(
+                state.config_file, host=host, port=port, processes=count, options=uvicorn_options()
+            )
+        else:
+            with build_app(settings) as app:
+                _serve(app, host, port)
     finally:
         watching.set()
 

@@ -65,6 +65,8 @@ def insert_inbox_rows(connection: Connection, rows: Sequence[NewInboxRow]) -> di
     """
     if not rows:
         return {}
+    if connection.dialect.name == "postgresql":
+        return _insert_postgres(connection, rows)
     sqlite_dialect = connection.dialect.name == "sqlite"
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark}, 0)"] * len(rows))
@@ -79,6 +81,29 @@ def insert_inbox_rows(connection: Connection, rows: Sequence[NewInboxRow]) -> di
         received = row.received_at.strftime(SQLITE_DATETIME) if sqlite_dialect else row.received_at
         parameters += [row.source, row.event_key, row.topic, row.payload, received]
     result = connection.exec_driver_sql(statement, tuple(parameters))
+    return {(source, key): inbox_id for inbox_id, source, key in result.all()}
+
+
+# one statement text for any number of rows (five arrays, unnested): PostgreSQL and psycopg parse
+# and prepare it once per connection, where a VALUES list of N rows is a new statement for each N
+_POSTGRES_INSERT = (
+    f"INSERT INTO {InboxEvent.__tablename__} (source, event_key, topic, payload, received_at, attempts) "  # noqa: S608
+    "SELECT source, event_key, topic, payload, received_at, 0 FROM unnest("
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamp[]"
+    ") AS rows(source, event_key, topic, payload, received_at) "
+    "ON CONFLICT (source, event_key) DO NOTHING RETURNING id, source, event_key"
+)
+
+
+def _insert_postgres(connection: Connection, rows: Sequence[NewInboxRow]) -> dict[tuple[str, str], int]:
+    columns = (
+        [row.source for row in rows],
+        [row.event_key for row in rows],
+        [row.topic for row in rows],
+        [row.payload for row in rows],
+        [row.received_at for row in rows],
+    )
+    result = connection.exec_driver_sql(_POSTGRES_INSERT, columns)
     return {(source, key): inbox_id for inbox_id, source, key in result.all()}
 
 

@@ -18,6 +18,7 @@ import structlog
 from dramatiq.middleware import Middleware, Retries, TimeLimitExceeded
 
 from worker import metrics
+from worker.infra.ingest import IngestPressure
 from worker.logging import get_logger
 from worker.sync.reasons import failure_reason as sync_failure_reason
 
@@ -252,3 +253,14 @@ class MessageMetrics(Middleware):
     def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
         with self._lock:
             self._started.pop(message.message_id, None)
+
+
+class IngestFirst(Middleware):
+    """``run`` only: before each message, wait while the receiver stores a burst of webhooks
+    (:mod:`worker.infra.ingest`), so the shops' answers do not queue behind mirror writes."""
+
+    def __init__(self, pressure: IngestPressure) -> None:
+        self.pressure = pressure
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        self.pressure.hold()

@@ -105,6 +105,7 @@ def create_receiver_app(
     gate: ThreadGate | None = None,
     drain_interval: float = DRAIN_INTERVAL_SECONDS,
     enqueue_many: EnqueueMany | None = None,
+    writer_engine: Engine | None = None,
 ) -> FastAPI:
     """The receiver app.
 
@@ -116,11 +117,18 @@ def create_receiver_app(
     waiting for the inbox writer and the threads on the database (default:
     :data:`worker.receiver.gate.MAX_IN_FLIGHT`); beyond it, and a short wait, a webhook is a 503.
     ``enqueue_many``, when given, enqueues each commit's new events in one call (one Redis round
-    trip) instead of one ``enqueue`` each.
+    trip) instead of one ``enqueue`` each. ``writer_engine``, when given, is the inbox writer's own
+    (one connection, reused from group to group without a ping: see ``worker.receiver.batch``).
     """
 
     writer = InboxWriter(
-        partial(store_batch, engine=engine, enqueue=enqueue, spool=spool, enqueue_many=enqueue_many)
+        partial(
+            store_batch,
+            engine=writer_engine or engine,
+            enqueue=enqueue,
+            spool=spool,
+            enqueue_many=enqueue_many,
+        )
     )
 
     @asynccontextmanager

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 
 from worker import metrics
 from worker.db import inbox as inbox_repo
@@ -121,7 +121,22 @@ def store_batch(
 
 
 def _commit(engine: Engine, events: Sequence[Pending]) -> tuple[dict[Key, int], dict[Key, int]]:
-    """The ids of the rows inserted, and of those stored before (duplicates), by key."""
+    """The ids of the rows inserted, and of those stored before (duplicates), by key.
+
+    The writer's engine does not ping a pooled connection before each group (a round trip per
+    group): a connection the database has dropped since (a restart) fails at once and is replaced,
+    and the group is written again on a fresh one. Nothing was committed on the dropped one.
+    """
+    try:
+        return _commit_once(engine, events)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.info("inbox_connection_replaced", error_type=type(error.orig).__name__)
+        return _commit_once(engine, events)
+
+
+def _commit_once(engine: Engine, events: Sequence[Pending]) -> tuple[dict[Key, int], dict[Key, int]]:
     with engine.connect() as connection:
         make_commits_durable(connection)
         with connection.begin():

@@ -28,7 +28,7 @@ from worker import metrics
 from worker.config import Settings
 from worker.errors import ConfigError
 from worker.logging import get_logger
-from worker.receiver.answers import DATABASE_UNAVAILABLE, Answer, reject, spool_event
+from worker.receiver.answers import ACCEPTED, DATABASE_UNAVAILABLE, DUPLICATE, Answer, reject, spool_event
 from worker.receiver.batch import Pending
 from worker.receiver.body import BodyTooLarge, ClientGone, InvalidContentLength, Receive, read_body
 from worker.receiver.gate import Saturated, ThreadGate
@@ -85,11 +85,20 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
-async def _answer(send: Send, answer: Answer) -> None:
+def _encoded(answer: Answer) -> tuple[list[tuple[bytes, bytes]], bytes]:
     body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if answer.status == 503:
         headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    return headers, body
+
+
+# the answers almost every webhook gets, encoded once (ASGI servers do not change what they send)
+_ENCODED = {id(answer): _encoded(answer) for answer in (ACCEPTED, DUPLICATE)}
+
+
+async def _answer(send: Send, answer: Answer) -> None:
+    headers, body = _ENCODED.get(id(answer)) or _encoded(answer)
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -242,6 +251,4 @@ class WebhookEndpoints:
         gate is full). The slot is held until the writer is done with the event, whenever this
         request stops waiting for it (a cancelled wait drops an event not yet taken)."""
         await self.gate.enter()
-        future = self.writer.submit(event)
-        future.add_done_callback(lambda _: self.gate.leave())
-        return await asyncio.wrap_future(future)
+        return await self.writer.submit_async(event, done=self.gate.leave)

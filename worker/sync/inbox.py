@@ -91,20 +91,33 @@ def _find(session: Session, *, source: str, event_key: str) -> InboxEvent:
     ).one()
 
 
+# a JSON string as json.dumps writes one (ASCII, escaped), without building an encoder per call
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
 def shop_event_payload(webhook: ShopWebhook) -> str:
     """What an inbox row keeps of a verified shop webhook: the parsed verdict, not the headers.
 
     The signature headers are needed only once, at the door; the worker needs the order (or its
-    id) and the topic. Storing the parsed form keeps the worker platform-agnostic.
+    id) and the topic. Storing the parsed form keeps the worker platform-agnostic. The order's
+    text as received is spliced in when the adapter kept it (encoding a parsed order again costs
+    more than the rest of the receiver's check): the same JSON value either way.
     """
-    return json.dumps(
-        {
-            "topic": webhook.topic,
-            "shop_order_id": webhook.shop_order_id,
-            "deleted": webhook.deleted,
-            "order": webhook.order,
-        },
-        separators=(",", ":"),
+    if webhook.order_json is None:
+        return json.dumps(
+            {
+                "topic": webhook.topic,
+                "shop_order_id": webhook.shop_order_id,
+                "deleted": webhook.deleted,
+                "order": webhook.order,
+            },
+            separators=(",", ":"),
+        )
+    shop_order_id = "null" if webhook.shop_order_id is None else _json_string(webhook.shop_order_id)
+    deleted = "true" if webhook.deleted else "false"
+    return (
+        f'{{"topic":{_json_string(webhook.topic)},"shop_order_id":{shop_order_id},'
+        f'"deleted":{deleted},"order":{webhook.order_json}}}'
     )
 
 
