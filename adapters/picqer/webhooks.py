@@ -25,7 +25,7 @@ ENVELOPE_KEYS = ("idhook", "name", "event", "event_triggered_at", "data")
 
 def sign(raw: bytes, secret: str) -> str:
     """The signature Picqer sends for ``raw`` under ``secret``."""
-    digest = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).digest()
+    digest = hmac.digest(secret.encode("utf-8"), raw, "sha256")
     return base64.b64encode(digest).decode("ascii")
 
 

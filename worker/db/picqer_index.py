@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from adapters.picqer.status import PicqerStatus
 from worker.db.models import PicqerIndexEntry, PicqerIndexState, utcnow
@@ -31,8 +31,16 @@ def get_state(session: Session) -> PicqerIndexState | None:
 
 
 def save_state(session: Session, **fields: Any) -> PicqerIndexState:
-    """Set ``fields`` on the one state row (made when missing); ``high_water`` never moves back."""
-    state = session.get(PicqerIndexState, STATE_NAME) or PicqerIndexState(name=STATE_NAME)
+    """Set ``fields`` on the one state row (made when missing); ``high_water`` never moves back.
+
+    Safe when two workers save at once (two imports when the lease between them was lost): the row
+    is made with an insert that yields to the other's, then locked for the update (PostgreSQL)."""
+    missing_row = _insert_for(session, PicqerIndexState).values(
+        name=STATE_NAME, high_water=0, updated_at=utcnow()
+    )
+    session.execute(missing_row.on_conflict_do_nothing())
+    state = session.get(PicqerIndexState, STATE_NAME, with_for_update=True, populate_existing=True)
+    assert state is not None  # made just now, or by the other worker
     for name, value in fields.items():
         if name == "high_water":
             value = max(int(value), state.high_water or 0)
@@ -58,14 +66,7 @@ def upsert_entries(session: Session, entries: Iterable[IndexedOrder]) -> int:
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        insert = postgresql.insert(PicqerIndexEntry)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(PicqerIndexEntry)
-    else:
-        raise ConfigError(f"the mirror needs SQLite or PostgreSQL, not {dialect}")
+    insert = _insert_for(session, PicqerIndexEntry)
     statement = insert.values(rows).on_conflict_do_update(
         index_elements=["idorder"],
         set_={name: insert.excluded[name] for name in ("reference", "status", "updated", "seen_at")},
@@ -92,3 +93,13 @@ def has_order(session: Session, *, idorder: int) -> bool:
 
 def count_entries(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(PicqerIndexEntry)).scalar_one())
+
+
+def _insert_for(session: Session, table: type[SQLModel]) -> Any:
+    """The dialect's ``INSERT`` (with ``ON CONFLICT``) for ``table``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ConfigError(f"the mirror needs SQLite or PostgreSQL, not {dialect}")

@@ -23,11 +23,13 @@ from worker.sync.tags import TagCache
 
 @dataclass
 class IndexMemory:
-    """What this process knows of the Picqer index (worker/sync/picqer_index.py): whether it has
-    refreshed the index itself since it started, and the last Picqer order it created, whose
-    absence from the index means the mirror lost writes (restored from a backup)."""
+    """What this process knows of the Picqer index (worker/sync/picqer_index.py): when it started
+    (a refresh begun since, by any worker process, makes the index trustworthy to it), whether it
+    has refreshed the index itself, and the last Picqer order it created, whose absence from the
+    index means the mirror lost writes (restored from a backup)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started_at: datetime = field(default_factory=utcnow)  # naive UTC, wall clock
     refreshed_at: datetime | None = None
     last_created: int | None = None
 
@@ -46,8 +48,9 @@ class SyncContext:
     settings: Settings
     clock: Callable[[], datetime] = utcnow  # naive UTC, as the mirror stores it
     platforms: Callable[[str], ShopPlatform] = get_platform  # a platform package by name
-    # what the worker processes share about each shop (a Shopify token, its cost bucket); None: this
-    # process's memory only (``adapters.shared.MEMORY_STORE``), right without Redis
+    # what the worker processes share (a shop's Shopify token and cost bucket, Picqer's tag list, the
+    # lease of the Picqer index's import); None: this process's memory only
+    # (``adapters.shared.MEMORY_STORE`` for the shops), right without Redis
     shop_state: SharedStore | None = None
     index_memory: IndexMemory = field(default_factory=IndexMemory)
 

@@ -12,12 +12,24 @@ connector or a person made it. So before a first create the push asks this index
 - ``UNVOUCHED``: the index cannot tell (the shop order is older than the window the index
   covers, or its creation time is unknown): look it up by reference first.
 
-The index is every open Picqer order and every order made since ``covers_since`` (a bulk import
-when the mirror has none), kept complete by a refresh that lists the orders after the highest
-idorder a complete listing has read (``sinceid``). It vouches only when fresh: refreshed by this
-process since it started, within ``MAX_AGE``, and still holding the last order this process
-created (a mirror restored from a backup has lost it, so the index is refreshed before it is
-trusted again). Reconcile refreshes it on its schedule and records every order it reads.
+The index is every Picqer order made since ``covers_since`` (a bulk import when the mirror has
+none) and every order reconcile or a look-up has read (reconcile reads every open order each run),
+kept complete by a refresh that lists the orders after the highest idorder a complete listing has
+read (``sinceid``). The import needs no open orders older than the window: a Picqer twin of a shop
+order cannot be older than the shop order, and a shop order older than ``covers_since`` is looked
+up anyway, so on an empty account it is one request.
+
+It vouches only when fresh: refreshed within ``MAX_AGE`` by a refresh that started after this
+process did (its own, or another worker's: a mirror restored from a backup before this process
+started still holds the refresh time of the backup, older than this process), and still holding
+the last order this process created (a mirror restored while this process ran has lost it). So
+worker processes that start together trust the one import the first of them made, and none of
+them refreshes right after it.
+
+The import and the refreshes run one at a time across the worker processes (a lease in their
+shared store, ``worker/sync/lease.py``): the others wait for it and read what it stored in the
+mirror instead of listing the same orders again. Reconcile refreshes it on its schedule and records
+every order it reads.
 """
 
 from __future__ import annotations
@@ -32,7 +44,6 @@ from sqlmodel import Session
 
 from adapters.picqer.models import PicqerOrder
 from adapters.picqer.pagination import PAGE_SIZE
-from adapters.picqer.status import OPEN_STATUSES
 from worker.db import picqer_index
 from worker.db.models import PicqerIndexState, utcnow
 from worker.db.picqer_index import IndexedOrder
@@ -40,11 +51,12 @@ from worker.db.session import session_scope
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
 from worker.sync.foreground import run_with_retries
+from worker.sync.lease import Lease, hold_lease
 
 log = get_logger(__name__)
 
-# the bulk import reads every order made in Picqer in this window (and every open order, however
-# old); a shop order made before the window is looked up by reference instead
+# the bulk import reads every order made in Picqer in this window; a shop order made before the
+# window is looked up by reference instead
 IMPORT_LOOKBACK = timedelta(days=14)
 # ``sincedate`` is Picqer's account-local time, our clock UTC: list a day earlier, whatever the zone
 ZONE_MARGIN = timedelta(days=1)
@@ -52,6 +64,8 @@ ZONE_MARGIN = timedelta(days=1)
 # (every 10 minutes by default) normally keeps it younger
 MAX_AGE = timedelta(minutes=30)
 PAGE_ATTEMPTS = 4
+# held (``worker/sync/lease.py``) by the one worker process importing or refreshing the index
+INDEX_LEASE_KEY = "picqer:index-lease"
 
 
 class Verdict(StrEnum):
@@ -75,41 +89,78 @@ def ensure_fresh(ctx: SyncContext) -> PicqerIndexState:
     """The index's state, imported or refreshed first when it cannot be trusted as it is."""
     memory = ctx.index_memory
     with memory.lock:
+        state = _trusted_state(ctx)
+        if state is not None:
+            return state
+        with hold_lease(ctx.shop_state, INDEX_LEASE_KEY) as lease:
+            # another worker process may have imported or refreshed it while this one waited
+            state = _trusted_state(ctx)
+            if state is not None:
+                return state
+            return _refresh_or_build(ctx, lease)
+
+
+def refresh_index(ctx: SyncContext) -> PicqerIndexState:
+    """Read the orders made after the highest idorder a complete listing has read (one request when
+    few are new); builds the index instead when there is none. A refresh another worker process
+    started after this call (while this one waited for it) stands in for this one's."""
+    asked = utcnow()
+    with hold_lease(ctx.shop_state, INDEX_LEASE_KEY) as lease:
         with session_scope(ctx.engine) as session:
             state = picqer_index.get_state(session)
-            fresh = state is not None and state.imported_at is not None and _fresh(ctx, session, state)
-        if fresh:
-            assert state is not None
+        if (
+            state is not None
+            and state.imported_at is not None
+            and state.refreshed_at is not None
+            and state.refreshed_at >= asked
+        ):
             return state
-        if state is None or state.imported_at is None:
-            return build_index(ctx)
-        return refresh_index(ctx)
+        return _refresh_or_build(ctx, lease)
+
+
+def _trusted_state(ctx: SyncContext) -> PicqerIndexState | None:
+    with session_scope(ctx.engine) as session:
+        state = picqer_index.get_state(session)
+        if state is not None and state.imported_at is not None and _fresh(ctx, session, state):
+            return state
+    return None
 
 
 def _fresh(ctx: SyncContext, session: Session, state: PicqerIndexState) -> bool:
     # the index keeps wall-clock (naive UTC) time, as the shops stamp their orders, not ``ctx.clock``
     memory = ctx.index_memory
-    if memory.refreshed_at is None or state.refreshed_at is None:
-        return False  # this process has not read Picqer's newest orders itself yet
+    if state.refreshed_at is None:
+        return False
+    if memory.refreshed_at is None and state.refreshed_at < memory.started_at:
+        # nobody has read Picqer's newest orders since this process started: the state may be a
+        # restored backup's (hosts' clocks a few seconds apart do not matter: a restore takes longer)
+        return False
     if utcnow() - state.refreshed_at > MAX_AGE:
         return False
     # the mirror lost an order this process created: it was restored from an older copy
     return memory.last_created is None or picqer_index.has_order(session, idorder=memory.last_created)
 
 
-def build_index(ctx: SyncContext) -> PicqerIndexState:
-    """The bulk import: every open order, and every order made since ``IMPORT_LOOKBACK`` ago."""
+def _refresh_or_build(ctx: SyncContext, lease: Lease) -> PicqerIndexState:
+    with session_scope(ctx.engine) as session:
+        state = picqer_index.get_state(session)
+    if state is None or state.imported_at is None:
+        return _build(ctx, lease)
+    return _refresh(ctx, state, lease)
+
+
+def _build(ctx: SyncContext, lease: Lease) -> PicqerIndexState:
+    """The bulk import: every order made since ``IMPORT_LOOKBACK`` ago (one request on an empty
+    account). Open orders older than that are read by reconcile, not here: no verdict needs them."""
     started = utcnow()
     covers_since = started - IMPORT_LOOKBACK
     high_water = 0
     read = 0
-    listings = [retried_pages(ctx, status=status) for status in OPEN_STATUSES]
-    listings.append(retried_pages(ctx, sincedate=covers_since - ZONE_MARGIN))
-    for listing in listings:
-        for page in listing:
-            read += len(page)
-            high_water = max([high_water, *(order.idorder for order in page)])
-            _store(ctx, page)
+    for page in retried_pages(ctx, sincedate=covers_since - ZONE_MARGIN):
+        read += len(page)
+        high_water = max([high_water, *(order.idorder for order in page)])
+        _store(ctx, page)
+        lease.renew()
     with session_scope(ctx.engine) as session:
         state = picqer_index.save_state(
             session,
@@ -123,13 +174,7 @@ def build_index(ctx: SyncContext) -> PicqerIndexState:
     return state
 
 
-def refresh_index(ctx: SyncContext) -> PicqerIndexState:
-    """Read the orders made after the highest idorder a complete listing has read (one request when
-    few are new); builds the index instead when there is none."""
-    with session_scope(ctx.engine) as session:
-        state = picqer_index.get_state(session)
-    if state is None or state.imported_at is None:
-        return build_index(ctx)
+def _refresh(ctx: SyncContext, state: PicqerIndexState, lease: Lease) -> PicqerIndexState:
     started = utcnow()
     high_water = state.high_water
     read = 0
@@ -137,6 +182,7 @@ def refresh_index(ctx: SyncContext) -> PicqerIndexState:
         read += len(page)
         high_water = max([high_water, *(order.idorder for order in page)])
         _store(ctx, page)
+        lease.renew()
     with session_scope(ctx.engine) as session:
         state = picqer_index.save_state(session, high_water=high_water, refreshed_at=started)
     ctx.index_memory.refreshed_at = started

@@ -275,7 +275,7 @@ def _tag(ctx: SyncContext, order: Order, draft: OrderDraft, *, known: set[int] |
     resumed = order.sync_step == SyncStep.TAGGING
     if draft.tags:
         order = record(ctx, order, sync_step=SyncStep.TAGGING)
-        idtags = ctx.tags.resolve(ctx.picqer, draft.tags)
+        idtags = ctx.tags.resolve(ctx.picqer, draft.tags, shared=ctx.shop_state)
         present = set(known or ())
         if resumed or known is None:
             # an earlier attempt may have added some: ask rather than add twice
@@ -289,8 +289,8 @@ def _tag(ctx: SyncContext, order: Order, draft: OrderDraft, *, known: set[int] |
                 if error.status != 404:
                     raise
                 # the tag was deleted in Picqer since we cached it: look it up (or create it) again
-                ctx.tags.forget(idtag)
-                [idtag] = ctx.tags.resolve(ctx.picqer, [title])
+                ctx.tags.forget(idtag, shared=ctx.shop_state)
+                [idtag] = ctx.tags.resolve(ctx.picqer, [title], shared=ctx.shop_state)
                 if idtag not in present:
                     ctx.picqer.add_order_tag(idorder, idtag)
     return record(ctx, order, sync_step=SyncStep.TAGGED)
