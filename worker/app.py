@@ -146,8 +146,7 @@ class App:
                 self.settings.database_url, timeouts=timeouts, pool_pre_ping=False, pool_size=1
             )
             self._owned += [engine, writer_engine]
-        gate = ThreadGate(self.settings.receiver_max_in_flight)
-        self.ingest.watch(lambda: gate.in_flight)
+        gate = ThreadGate(self.settings.receiver_max_in_flight, on_enter=self.ingest.note)
         return create_receiver_app(
             self.settings,
             engine=engine,

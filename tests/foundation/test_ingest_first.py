@@ -3,6 +3,8 @@ and not at all for a trickle (worker/infra/ingest.py, worker/queue/middleware.py
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -10,6 +12,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from worker.infra.ingest import IngestPressure
 from worker.queue.middleware import IngestFirst
+from worker.receiver.gate import ThreadGate
 
 
 class FakeClock:
@@ -25,51 +28,76 @@ class FakeClock:
         self.now += seconds
 
 
-def pressure(clock: FakeClock, in_flight: list[int], **options: Any) -> IngestPressure:
-    watched = IngestPressure(clock=clock, sleep=clock.sleep, **options)
-    watched.watch(lambda: in_flight[0])
-    return watched
+def pressure(clock: FakeClock, **options: Any) -> IngestPressure:
+    return IngestPressure(clock=clock, sleep=clock.sleep, **options)
 
 
-def test_without_a_receiver_nothing_waits() -> None:
+def test_without_a_burst_nothing_waits() -> None:
     clock = FakeClock()
-    assert IngestPressure(clock=clock, sleep=clock.sleep).hold() == 0.0
+    assert pressure(clock).hold() == 0.0
     assert clock.sleeps == []
 
 
 def test_a_trickle_below_the_threshold_does_not_wait() -> None:
     clock = FakeClock()
-    in_flight = [7]
-    assert pressure(clock, in_flight, busy_at=8).hold() == 0.0
-    assert clock.sleeps == []
+    watched = pressure(clock, busy_at=8)
+    for in_flight in range(1, 8):
+        watched.note(in_flight)
+    assert not watched.busy()
+    assert watched.hold() == 0.0
 
 
-def test_a_burst_holds_a_thread_until_it_passes() -> None:
+def test_a_burst_lingers_over_the_dips_between_commits_then_ends() -> None:
     clock = FakeClock()
-    in_flight = [50]
-    watched = pressure(clock, in_flight, busy_at=8, poll=0.01, max_hold=5.0)
+    watched = pressure(clock, busy_at=8, linger=0.25)
+    watched.note(20)
+    clock.now += 0.1
+    watched.note(0)  # a group was just answered: the count dips, the burst goes on
+    assert watched.busy()
+    clock.now += 0.2
+    assert not watched.busy()  # 0.3 s since the last admission that saw a burst
 
-    def drain(seconds: float) -> None:
-        clock.now += seconds
-        if clock.now >= 0.1:
-            in_flight[0] = 0  # the burst is stored after 0.1 s
 
-    watched._sleep = drain
+def test_a_thread_waits_for_the_burst_to_pass() -> None:
+    clock = FakeClock()
+    watched = pressure(clock, busy_at=8, linger=0.25, poll=0.01, max_hold=5.0)
+    watched.note(50)
     waited = watched.hold()
-    assert 0.1 <= waited < 0.12
+    assert 0.25 <= waited < 0.27
 
 
-def test_a_burst_that_never_ends_holds_at_most_max_hold() -> None:
+def test_a_burst_that_never_ends_holds_a_thread_at_most_max_hold() -> None:
     clock = FakeClock()
-    watched = pressure(clock, [500], busy_at=8, poll=0.05, max_hold=2.0)
+    watched = pressure(clock, busy_at=8, linger=0.25, poll=0.05, max_hold=2.0)
+
+    def still_busy(seconds: float) -> None:
+        clock.now += seconds
+        watched.note(500)  # webhooks keep coming
+
+    watched._sleep = still_busy
+    watched.note(500)
     waited = watched.hold()
     assert 2.0 <= waited < 2.06
 
 
+def test_the_gate_reports_each_admission() -> None:
+    seen: list[int] = []
+    gate = ThreadGate(10, on_enter=seen.append)
+
+    async def admit_three() -> None:
+        for _ in range(3):
+            await gate.enter()
+        gate.leave()
+        await gate.enter()
+
+    asyncio.run(admit_three())
+    assert seen == [1, 2, 3, 3]
+
+
 def test_the_middleware_holds_each_message_before_it_runs() -> None:
     clock = FakeClock()
-    in_flight = [100]
-    watched = pressure(clock, in_flight, busy_at=8, poll=0.5, max_hold=1.0)
+    watched = pressure(clock, busy_at=8, linger=10.0, poll=0.5, max_hold=1.0)
+    watched.note(100)
     broker = StubBroker()
     broker.add_middleware(IngestFirst(watched))
     ran: list[float] = []
@@ -89,7 +117,7 @@ def test_the_middleware_holds_each_message_before_it_runs() -> None:
     assert ran == [1.0]  # it ran after the hold, not before
 
 
-def test_run_wires_its_receivers_gate_to_its_worker_threads(tmp_path: Any) -> None:
+def test_run_wires_its_receivers_gate_to_its_worker_threads(tmp_path: Path) -> None:
     from worker.app import build_app
     from worker.config import Settings
     from worker.db.migrate import upgrade_database
@@ -97,9 +125,9 @@ def test_run_wires_its_receivers_gate_to_its_worker_threads(tmp_path: Any) -> No
     url = f"sqlite:///{tmp_path / 'mirror.db'}"
     upgrade_database(url)
     with build_app(Settings(database_url=url, redis_url="")) as app:
-        app.receiver()
-        assert not app.ingest.busy()  # the gate is watched, and nothing is in flight
-        assert app.ingest._source is not None and app.ingest._source() == 0
+        receiver = app.receiver()
+        gate = receiver.webhook_endpoints.gate
+        assert gate.on_enter == app.ingest.note
         for _ in range(2):  # started twice: the middleware is added once
             app.start_worker(1, worker_timeout_ms=10, ingest_first=True).stop()
         assert sum(isinstance(m, IngestFirst) for m in app.broker.middleware) == 1

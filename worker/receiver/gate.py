@@ -59,8 +59,12 @@ class ThreadGate:
         *,
         wait_seconds: float = ADMISSION_WAIT_SECONDS,
         max_waiting: int | None = None,
+        on_enter: Callable[[int], None] | None = None,
     ) -> None:
+        """``on_enter(in_flight)`` is told the count after each admission (``run``'s ingest
+        pressure, :mod:`worker.infra.ingest`)."""
         self.limit = limit
+        self.on_enter = on_enter
         self.wait_seconds = wait_seconds
         self.max_waiting = limit if max_waiting is None else max_waiting
         self._lock = threading.Lock()
@@ -78,7 +82,10 @@ class ThreadGate:
             if self._running >= self.limit:
                 return False
             self._running += 1
-            return True
+            running = self._running
+        if self.on_enter is not None:
+            self.on_enter(running)
+        return True
 
     def leave(self) -> None:
         """Give a slot back (from any thread) and wake the longest waiter, on its own loop."""
