@@ -392,3 +392,32 @@ def test_other_keys_are_left(key: str) -> None:
 def test_a_key_that_is_not_a_string_is_left() -> None:
     event: dict[Any, Any] = {"event": "x", 3: "value", ("a", "b"): 1, "Token": "t"}
     assert redact(None, "info", event) == {"event": "x", 3: "value", ("a", "b"): 1, "Token": REDACTED}
+
+
+# -- the walk for NUL and lone surrogates runs only when an escape could have made one --------------
+
+
+def test_an_escaped_ampersand_does_not_trigger_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.jsonbody as jsonbody
+
+    walked: list[object] = []
+    monkeypatch.setattr(jsonbody, "unstorable_text", lambda value: walked.append(value) or False)
+    assert load_json_body(b'{"landing_site":"/?a=1\\u0026b=2","note":"\\u00e9"}') == {
+        "landing_site": "/?a=1&b=2",
+        "note": "\u00e9",
+    }
+    assert walked == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a":"\\u0000"}', b'{"a":"\\ud800x"}', b'{"a":"\\uDFFF"}', b'{"\\u0000":1}', b'["ok","\\udc00"]'],
+)
+def test_an_escape_that_can_make_a_nul_or_a_surrogate_is_still_checked(raw: bytes) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        load_json_body(raw)
+    assert caught.value.status == 400
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
+    assert load_json_body(b'{"a":"\\\\u0000"}') == {"a": "\\u0000"}
