@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     # thread); beyond it, and a short wait, a webhook is answered 503 with Retry-After, never queued
     # without bound
     receiver_max_in_flight: int = Field(default=256, ge=1)
-    # ``web``'s receiver processes on one port (``web --processes``); 0: one per CPU, at most 4
+    # ``web``'s receiver processes on one port (``web --processes``); 0: one per two CPUs, at most 4
     receiver_processes: int = Field(default=0, ge=0)
     # processed inbox rows (whole webhook bodies: names, addresses, emails, phone numbers) are
     # deleted this many days after they were handled; the mirror drops the personal data of orders

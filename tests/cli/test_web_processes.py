@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from tests.conftest import REDIS_URL, require_service
 from tests.support.liveserver import free_port
-from worker.cli.web_processes import MAX_AUTO_PROCESSES, receiver_process_count
+from worker.cli.web_processes import CORES_PER_PROCESS, MAX_AUTO_PROCESSES, receiver_process_count
 from worker.db.migrate import upgrade_database
 from worker.db.session import make_engine
 
@@ -37,11 +37,15 @@ WEBHOOKS = 60
 START_SECONDS = 40.0
 
 
-def test_process_count_is_the_configured_one_or_one_per_cpu_up_to_a_bound() -> None:
+def test_process_count_is_the_configured_one_or_one_per_two_cpus_up_to_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert receiver_process_count(3) == 3
     assert receiver_process_count(1) == 1
-    expected = max(1, min(os.cpu_count() or 1, MAX_AUTO_PROCESSES))
-    assert receiver_process_count(0) == expected
+    for cpus, expected in ((1, 1), (2, 1), (4, 2), (8, 4), (64, MAX_AUTO_PROCESSES), (None, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        assert receiver_process_count(0) == expected
+    assert CORES_PER_PROCESS == 2
 
 
 def _signed(order_id: int) -> tuple[bytes, dict[str, str]]:

@@ -9,6 +9,7 @@ under ``CI=true`` (this run's own namespace, see tests/conftest.py).
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import uuid
@@ -27,7 +28,7 @@ from redis.retry import Retry
 from tests.queue.fakes import RecordingHandlers, make_settings
 from worker.queue.actors import Actors, declare_actors
 from worker.queue.broker import QUEUE_NAME, make_broker, queue_depths, start_worker
-from worker.queue.bulk import enqueue_all
+from worker.queue.bulk import enqueue_all, enqueue_calls
 
 JOIN_MS = 20_000
 
@@ -332,3 +333,47 @@ def test_the_in_process_broker_enqueues_each(monkeypatch: pytest.MonkeyPatch) ->
         ("process_shop_event", (7,)),
     ]
     broker.close()
+
+
+# -- enqueue_calls: the stored form written directly, only when nothing would see the Message ------
+
+
+def raw_stored(broker: RedisBroker) -> list[dict[str, Any]]:
+    client: Any = broker.client
+    return [json.loads(value) for value in client.hgetall(f"{broker.namespace}:{QUEUE_NAME}.msgs").values()]
+
+
+def test_enqueue_calls_stores_the_bytes_enqueue_would_store(redis_broker: RedisBroker) -> None:
+    take, taken = taker(redis_broker)
+    redis_broker.enqueue(take.message(5))
+    [by_enqueue] = raw_stored(redis_broker)
+    redis_broker.flush(QUEUE_NAME)
+    enqueue_calls(redis_broker, [(take, (5,))])
+    [by_calls] = raw_stored(redis_broker)
+    # the same fields in the same order, the same values but for the ids and the time
+    assert list(by_calls) == list(by_enqueue)
+    volatile = ("message_id", "message_timestamp", "options")
+    assert {k: v for k, v in by_calls.items() if k not in volatile} == {
+        k: v for k, v in by_enqueue.items() if k not in volatile
+    }
+    assert list(by_calls["options"]) == list(by_enqueue["options"]) == ["redis_message_id"]
+    assert isinstance(by_calls["message_timestamp"], int)
+    assert str(uuid.UUID(by_calls["message_id"])) == by_calls["message_id"]
+    # and dramatiq's own worker takes it
+    worker = dramatiq.Worker(redis_broker, worker_timeout=50)
+    worker.start()
+    try:
+        redis_broker.join(QUEUE_NAME, timeout=JOIN_MS)
+        worker.join()
+    finally:
+        worker.stop()
+    assert taken == [5]
+
+
+def test_enqueue_calls_makes_messages_when_a_middleware_hooks_the_enqueue(redis_broker: RedisBroker) -> None:
+    hooks = EnqueueHooks()
+    redis_broker.add_middleware(hooks)
+    take, _ = taker(redis_broker)
+    enqueue_calls(redis_broker, [(take, (n,)) for n in range(3)])
+    assert len(hooks.before) == len(hooks.after) == 3
+    assert sorted(body["args"] for body in stored_messages(redis_broker).values()) == [(0,), (1,), (2,)]

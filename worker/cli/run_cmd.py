@@ -159,7 +159,7 @@ def web(
             "--processes",
             min=0,
             help="Receiver processes sharing the port (default: receiver_processes from the config; "
-            "0: one per CPU, at most 4).",
+            "0: one per two CPUs, at most 4).",
         ),
     ] = None,
 ) -> None:

@@ -27,8 +27,11 @@ from typing import Any
 from worker.config import CONFIG_ENV_VAR, load_settings
 from worker.logging import configure_logging
 
-# a receiver process per core, up to this many: beyond it the database's commits, not the cores,
-# bound a burst, and each process holds its own pool of connections
+# by default a receiver process per two cores, up to this many: the other half is left to the
+# database, Redis and the workers, which usually share the machine (measured on 2 cores with all of
+# them beside the receiver: one process took 1,400 webhooks/s, two only 1,300, make bench); beyond
+# four, the database's commits, not the cores, bound a burst, and each process holds its own pool
+CORES_PER_PROCESS = 2
 MAX_AUTO_PROCESSES = 4
 MULTIPROCESS_ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
 APP_FACTORY = "worker.cli.web_processes:receiver_app"
@@ -37,10 +40,11 @@ PARENT_ENV_VAR = "PICQER_SYNC_WEB_PARENT"
 
 
 def receiver_process_count(configured: int) -> int:
-    """``configured`` processes, or one per CPU (at most ``MAX_AUTO_PROCESSES``) when it is 0."""
+    """``configured`` processes, or one per two CPUs (at least 1, at most ``MAX_AUTO_PROCESSES``)
+    when it is 0."""
     if configured > 0:
         return configured
-    return max(1, min(os.cpu_count() or 1, MAX_AUTO_PROCESSES))
+    return max(1, min((os.cpu_count() or 1) // CORES_PER_PROCESS, MAX_AUTO_PROCESSES))
 
 
 def receiver_app() -> Any:

@@ -59,7 +59,7 @@ from worker.errors import FatalError, RateLimited, SkippableError
 from worker.infra.locks import OrderLocked, lock_wait
 from worker.logging import get_logger
 from worker.queue.broker import QUEUE_NAME
-from worker.queue.bulk import enqueue_all
+from worker.queue.bulk import enqueue_calls
 from worker.queue.middleware import (
     DEAD_LETTER_ACTOR,
     AccountRetry,
@@ -326,13 +326,14 @@ class Actors:
     def enqueue_inbox_many(self, stored: Sequence[tuple[str, int]]) -> None:
         """Enqueue the processing of each ``(source, inbox_id)`` at once (the receiver's group
         commits): one Redis round trip for the group; raises when the queue did not take them all."""
-        messages = [
-            (self.process_picqer_event if source == PICQER_INBOX_SOURCE else self.process_shop_event).message(
-                inbox_id
+        calls = [
+            (
+                self.process_picqer_event if source == PICQER_INBOX_SOURCE else self.process_shop_event,
+                (inbox_id,),
             )
             for source, inbox_id in stored
         ]
-        enqueue_all(self.broker, messages)
+        enqueue_calls(self.broker, calls)
 
     def enqueue_reconcile(self, since: datetime | None) -> None:
         self.reconcile.send(since.isoformat() if since is not None else None)
