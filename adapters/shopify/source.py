@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, Final
 
 import httpx
+import orjson
 import structlog
 
 from adapters.coerce import as_list, as_mapping
@@ -47,9 +48,15 @@ log = structlog.get_logger(__name__)
 
 GRAPHQL_PATH: Final = "graphql.json"
 MAX_PAGE_SIZE: Final = 250
-# orders per page: one page of orders with their first lines costs about 100 points per order, and
-# Shopify refuses a single query over 1000 (the actual cost, usually far less, is refunded)
+# orders per page until an answer states what a page costs: one order with its first lines costs a
+# few dozen points, and Shopify refuses a single query over 1000 (the actual cost, usually far
+# less, is refunded)
 DEFAULT_PAGE_SIZE: Final = 10
+# once an answer stated what a listing page of n orders costs, the next pages ask for as many orders
+# as fit in this many points (below the 1000 of a single query, for orders that cost a little more
+# than the ones before): about 23 orders a page instead of 10, so a resync of 100,000 orders makes
+# less than half the requests. A source given a ``page_size`` keeps to it.
+LISTING_COST_TARGET: Final = 800.0
 # a poll mostly finds a few changed orders: its first page asks for this many (costing a third of a
 # full page), the pages after it for ``page_size``
 FIRST_PAGE_SIZE: Final = 3
@@ -63,20 +70,32 @@ ACCESS_ERRORS: Final = frozenset({"ACCESS_DENIED", "UNAUTHORIZED", "FORBIDDEN"})
 
 
 class CursorPaginator(Paginator):
-    """The next page starts after ``pageInfo.endCursor`` of the connection at ``data.<field>``."""
+    """The next page starts after ``pageInfo.endCursor`` of the connection at ``data.<field>``.
 
-    def __init__(self, field: str, *, first: int) -> None:
+    ``data_of`` reads a response's ``data`` (the source's, which decodes each body once).
+    """
+
+    def __init__(
+        self,
+        field: str,
+        *,
+        first: int | Callable[[], int],
+        data_of: Callable[[httpx.Response], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """``first``: the size of the pages after the first, or what says it page by page."""
         self._field = field
         self._first = first
+        self._data_of = data_of or _data
 
     def next_page(
         self, request: PageRequest, response: httpx.Response, records: list[Record]
     ) -> PageRequest | None:
-        info = as_mapping(as_mapping(_data(response).get(self._field)).get("pageInfo"))
+        info = as_mapping(as_mapping(self._data_of(response).get(self._field)).get("pageInfo"))
         cursor = info.get("endCursor")
         if not info.get("hasNextPage") or not isinstance(cursor, str) or not cursor:
             return None
-        return PageRequest(request.url, {**request.params, "after": cursor, "first": self._first})
+        first = self._first() if callable(self._first) else self._first
+        return PageRequest(request.url, {**request.params, "after": cursor, "first": first})
 
 
 def format_since(since: datetime) -> str:
@@ -104,6 +123,12 @@ class ShopifySource(OrderSource):
         self.bucket = CostBucket(
             self.shared, self.settings.url, sleep=self._sleep, clock=clock, source=settings.name
         )
+        # the last answer with its decoded body: a listing page is read three times (the call, the
+        # page's orders, the next cursor), and decoding a page of orders is most of the client's
+        # work per page
+        self._decoded: tuple[httpx.Response, dict[str, Any]] | None = None
+        # points per order of a listing page, from the cost Shopify stated for the last one
+        self._order_cost: float | None = None
 
     def base_url(self) -> str:
         return f"{self.settings.url.rstrip('/')}/admin/api/{self.settings.api_version}/"
@@ -112,7 +137,14 @@ class ShopifySource(OrderSource):
         return build_auth(self.settings, store=self.shared, sleep=self._sleep)
 
     def paginator(self) -> Paginator:
-        return CursorPaginator("orders", first=self.page_limit())
+        return CursorPaginator("orders", first=self.listing_page_size, data_of=self._data_of)
+
+    def listing_page_size(self) -> int:
+        """Orders per listing page after the first: ``page_size`` when one was given (or nothing is
+        known yet), else as many as fit in :data:`LISTING_COST_TARGET` at the stated cost per order."""
+        if "page_size" in vars(self) or self._order_cost is None:
+            return self.page_limit()
+        return max(1, min(MAX_PAGE_SIZE, int(LISTING_COST_TARGET // self._order_cost)))
 
     def listing_params(self, since: datetime | None) -> dict[str, Any]:
         # no status filter: unlike REST's orders.json, GraphQL's orders lists closed and cancelled
@@ -126,7 +158,7 @@ class ShopifySource(OrderSource):
         return self._call(ORDERS_QUERY, dict(request.params), operation="orders")[1]
 
     def parse_page(self, response: httpx.Response) -> list[Record]:
-        connection = _data(response).get("orders")
+        connection = self._data_of(response).get("orders")
         nodes = as_mapping(connection).get("nodes")
         if not isinstance(nodes, list):
             raise TransientError("shopify answered a page without 'orders'", service=self.platform)
@@ -203,11 +235,16 @@ class ShopifySource(OrderSource):
         self, query: str, variables: dict[str, Any], operation: str, idempotent: bool
     ) -> tuple[dict[str, Any], httpx.Response]:
         cost = KNOWN_COSTS.get(operation, FIRST_GUESS_COST)
+        first = variables.get("first")
+        page = first if operation == "orders" and isinstance(first, int) and first > 0 else None
+        if page is not None and self._order_cost is not None:
+            cost = self._order_cost * page  # a page of another size than the last costs in proportion
         self.bucket.acquire(cost)
         response = self._send_once(
             "POST", GRAPHQL_PATH, idempotent=idempotent, json={"query": query, "variables": variables}
         )
         body = _json_object(response)
+        self._decoded = (response, body)
         extensions = body.get("extensions")
         status = ThrottleStatus.from_extensions(extensions)
         if status is not None:
@@ -215,6 +252,8 @@ class ShopifySource(OrderSource):
         stated = requested_cost(extensions)
         if stated is not None:
             KNOWN_COSTS[operation] = stated
+            if page is not None:
+                self._order_cost = stated / page  # the connection's own 2 points spread over its orders
         errors = body.get("errors")
         if errors:
             raise self._answer_error(
@@ -258,6 +297,12 @@ class ShopifySource(OrderSource):
             )
         return ApiRejected(f"shopify rejected {operation}", **context)
 
+    def _data_of(self, response: httpx.Response) -> Mapping[str, Any]:
+        """``data`` of ``response``, decoded once (the last answer's body is kept)."""
+        decoded = self._decoded
+        body = decoded[1] if decoded is not None and decoded[0] is response else _json_object(response)
+        return as_mapping(body.get("data"))
+
     def _complete(self, node: Mapping[str, Any]) -> Record:
         """The order in the REST shape, with every line (past the first page of lines too)."""
         order = dict(node)
@@ -283,9 +328,22 @@ def _same_name(name: Any, wanted: str) -> bool:
     return isinstance(name, str) and name.strip().lstrip("#") == wanted.lstrip("#")
 
 
+# an integer of 20 digits or more may not fit 64 bits, which orjson reads as a float: such a body takes
+# the standard parser (as adapters/jsonbody.py does), found by mapping every digit to "0"
+_DIGITS_AS_ZERO: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_TWENTY_DIGITS: Final = b"0" * 20
+
+
 def _json_object(response: httpx.Response) -> dict[str, Any]:
+    content = response.content
     try:
-        body = response.json()
+        # orjson: a page of orders in a fraction of the standard parser's time; what it refuses (or
+        # might read differently) is the standard parser's, which also knows other encodings
+        body = orjson.loads(content) if _TWENTY_DIGITS not in content.translate(_DIGITS_AS_ZERO) else None
+    except orjson.JSONDecodeError:
+        body = None
+    try:
+        body = response.json() if body is None else body
     except ValueError:
         raise TransientError("shopify answered a body that is not JSON", service=SHOPIFY) from None
     if not isinstance(body, dict):

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from sandbox.magento.errors import MagentoError, magento_error
+from sandbox.magento.index import keyset_search
 from sandbox.magento.integrations import SignedRequest
 from sandbox.magento.ports import ApiPort
 from sandbox.magento.search import SearchError, parse_search_criteria, run_search
@@ -81,7 +82,11 @@ def build_api_router(sim: ApiPort) -> APIRouter:
             return found
         criteria = parse_search_criteria(request.query_params.multi_items())
         with state.lock:
-            items, total = run_search(found.rendered_orders(), criteria, default_sort=("entity_id", "DESC"))
+            # the adapter's keyset pages from the index; any other search over every order
+            page = keyset_search(found.index, criteria, found.render)
+            if page is None:
+                page = run_search(found.rendered_orders(), criteria, default_sort=("entity_id", "DESC"))
+            items, total = page
         return {"items": items, "search_criteria": criteria.as_json(), "total_count": total}
 
     @answers_magento_errors

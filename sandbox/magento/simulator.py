@@ -11,6 +11,7 @@ as on Magento 2.4.4+; a bearer token works only where the shop's
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -70,6 +71,17 @@ class MagentoSimulator:
 
     def seed_demo(self) -> None:
         seed(self.shop(DEMO_SHOP))
+
+    def seed_orders(self, shop: str, count: int, *, spacing_seconds: float = 1.0) -> int:
+        """``count`` pending orders of one product at once, for benchmarks: the last one made now,
+        each earlier one ``spacing_seconds`` before the next. Returns how many orders the shop holds."""
+        spec = {"items": [{"sku": "24-WG080", "name": "Sprite Stasis Ball 55 cm", "price": 23}]}
+        with self.state.lock:
+            store = self.shop(shop)
+            store.seed_orders(spec, count, last=self.clock.now(), spacing_seconds=spacing_seconds)
+            held = len(store.orders)
+        gc.freeze()  # the orders live as long as the store: the collector need not walk them again
+        return held
 
     def integration(self, shop: str) -> Integration:
         """The integration of the shop called ``shop`` (what its admin shows under Integrations)."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.magento.errors import MagentoError
+from sandbox.magento.index import OrderIndex
 
 Record = dict[str, Any]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -50,6 +51,8 @@ class MagentoShop:
     shipping_addresses: dict[int, Record | None] = field(default_factory=dict)
     shipments: dict[int, Record] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
+    # the orders by (updated_at, entity_id), kept by create_order and _touch (sandbox/magento/index.py)
+    index: OrderIndex = field(default_factory=OrderIndex)
 
     def _id(self, sequence: str) -> int:
         self._next[sequence] = self._next.get(sequence, 0) + 1
@@ -88,8 +91,16 @@ class MagentoShop:
 
     def create_order(self, spec: Record) -> Record:
         """A new, unpaid order (``new``/``pending``) from a small spec (see the control docs)."""
+        return self.render(self._create(spec, self._now()))
+
+    def seed_orders(self, spec: Record, count: int, *, last: datetime, spacing_seconds: float) -> None:
+        """``count`` orders from ``spec`` at once, for benchmarks: the last one made at ``last``, each
+        earlier one ``spacing_seconds`` before the next (distinct ``updated_at`` values); no copies."""
+        for index in range(count):
+            self._create(spec, magento_time(last - timedelta(seconds=spacing_seconds * (count - 1 - index))))
+
+    def _create(self, spec: Record, now: str) -> int:
         order_id = self._id("order")
-        now = self._now()
         rows: list[Record] = []
         for item in spec.get("items") or []:
             rows.extend(self._rows(order_id, item, now))
@@ -132,6 +143,7 @@ class MagentoShop:
             "status_histories": [],
         }
         self.orders[order_id] = order
+        self.index.update(order)
         has_address = not is_virtual and spec.get("shipping_address", True) is not False
         self.shipping_addresses[order_id] = (
             self._address(order_id, address, "shipping", email) if has_address else None
@@ -140,7 +152,7 @@ class MagentoShop:
             self.add_comment(order_id, str(spec["comment"]), visible_on_front=True)
         if spec.get("paid"):
             self.invoice(order_id)
-        return self.render(order_id)
+        return order_id
 
     def _rows(self, order_id: int, item: Record, now: str) -> list[Record]:
         product_type = str(item.get("product_type") or "simple")
@@ -228,6 +240,7 @@ class MagentoShop:
             order["state"] = state
             order["status"] = status or state
         order["updated_at"] = self._now()
+        self.index.update(order)
 
     def invoice(self, order_id: int) -> Record:
         """Capture the payment: the order becomes ``processing``, as Magento does after an invoice."""

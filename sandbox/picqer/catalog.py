@@ -36,12 +36,16 @@ def create_product(state: PicqerState, body: dict[str, Any]) -> Product:
         description=body.get("description"),
         type=str(body.get("type") or "normal"),
     )
-    state.products[product.idproduct] = product
+    state.add_product(product)
     return product
 
 
 def find_products(state: PicqerState, query: Mapping[str, str]) -> list[Product]:
-    products = sorted(state.products.values(), key=lambda p: p.idproduct)
+    if "productcode" in query:  # the index: at most one product has a code
+        found = state.product_by_code(query["productcode"])
+        products = [found] if found is not None else []
+    else:
+        products = sorted(state.products.values(), key=lambda p: p.idproduct)
     # Inactive products are hidden unless asked for (facts §6.2, pinelab's "inactive" flag).
     if "inactive" not in query:
         products = [p for p in products if p.active]

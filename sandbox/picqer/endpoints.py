@@ -142,8 +142,8 @@ def product_status(state: PicqerState, req: ApiRequest) -> Reply:
                 ),
                 "allocated": sum(
                     a.amount
-                    for a in state.allocations
-                    if a.idorder == order.idorder and a.idorder_product == line.idorder_product
+                    for a in state.order_allocations(order.idorder)
+                    if a.idorder_product == line.idorder_product
                 ),
             }
         )
@@ -235,7 +235,10 @@ def list_order_backorders(state: PicqerState, req: ApiRequest) -> Reply:
 
 @routes.add("GET", "/backorders")
 def list_backorders(state: PicqerState, req: ApiRequest) -> Reply:
-    rows = sorted(state.backorders.values(), key=lambda b: b.idbackorder)
+    idorder = req.int_query("idorder")
+    # an order's backorders from its index; otherwise every one (a short list: what waits for stock)
+    rows = state.order_backorders(idorder) if idorder is not None else list(state.backorders.values())
+    rows.sort(key=lambda b: b.idbackorder)
     for name in ("idorder", "idproduct"):
         wanted = req.int_query(name)
         if wanted is not None:
@@ -269,9 +272,7 @@ def close_picklist(state: PicqerState, req: ApiRequest) -> Reply:
 @routes.add("GET", "/picklists/{idpicklist}/shipments")
 def list_shipments(state: PicqerState, req: ApiRequest) -> Reply:
     idpicklist = state.picklist(req.id("idpicklist")).idpicklist
-    rows = sorted(
-        (s for s in state.shipments.values() if s.idpicklist == idpicklist), key=lambda s: s.idshipment
-    )
+    rows = sorted(state.picklist_shipments(idpicklist), key=lambda s: s.idshipment)
     return 200, [shipment_json(s) for s in rows]
 
 

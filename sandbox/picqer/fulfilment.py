@@ -32,7 +32,7 @@ def close_picklist(state: PicqerState, picklist: Picklist) -> None:
         product.stock[picklist.idwarehouse] = max(0, product.stock.get(picklist.idwarehouse, 0) - line.amount)
         line.amount_picked = line.amount
     now = state.now()
-    picklist.status = PICKLIST_CLOSED
+    state.set_picklist_status(picklist, PICKLIST_CLOSED)
     picklist.closed_at = now
     picklist.updated = now
     state.emit("picklists.closed", "picklist", picklist.idpicklist)
@@ -59,7 +59,7 @@ def create_shipment(state: PicqerState, picklist: Picklist, body: dict[str, Any]
         created=state.now(),
         weight=sum(state.products[line.idproduct].weight * line.amount for line in picklist.lines),
     )
-    state.shipments[idshipment] = shipment
+    state.add_shipment(shipment)
     state.emit("picklists.shipments.created", "shipment", idshipment)
     if picklist.status == PICKLIST_NEW:
         close_picklist(state, picklist)

@@ -57,7 +57,7 @@ def process(state: PicqerState, order: Order) -> None:
         raise PicqerError(400, MISSING_PRODUCTS, "Order is missing products")
     warehouses = _order_warehouses(state, order)
     # An allocation held for this concept order becomes the real claim now.
-    state.allocations = [a for a in state.allocations if a.idorder != order.idorder]
+    state.set_allocations(order.idorder, [])
     claims = [(line, line.open_amount) for line in order.lines if line.open_amount > 0]
     picks, short = _plan(state, order, claims, warehouses, split=bool(order.fields["partialdelivery"]))
     for idwarehouse, items in picks.items():
@@ -133,34 +133,36 @@ def create_picklist(state: PicqerState, order: Order, idwarehouse: int, items: l
             for line, amount in items
         ],
     )
-    state.picklists[idpicklist] = picklist
+    state.add_picklist(picklist)
     state.emit("picklists.created", "picklist", idpicklist)
     return picklist
 
 
 def _add_backorder(state: PicqerState, order: Order, line: OrderLine, amount: int, idwarehouse: int) -> None:
     idbackorder = state.next_id("backorder")
-    state.backorders[idbackorder] = Backorder(
-        idbackorder=idbackorder,
-        idorder=order.idorder,
-        idorder_product=line.idorder_product,
-        idproduct=line.idproduct,
-        idwarehouse=idwarehouse,
-        amount=amount,
-        priority=DEFAULT_BACKORDER_PRIORITY,
-        created_at=state.now(),
+    state.add_backorder(
+        Backorder(
+            idbackorder=idbackorder,
+            idorder=order.idorder,
+            idorder_product=line.idorder_product,
+            idproduct=line.idproduct,
+            idwarehouse=idwarehouse,
+            amount=amount,
+            priority=DEFAULT_BACKORDER_PRIORITY,
+            created_at=state.now(),
+        )
     )
 
 
 def _drop_backorders(state: PicqerState, order: Order) -> None:
     for backorder in state.order_backorders(order.idorder):
-        del state.backorders[backorder.idbackorder]
+        state.remove_backorder(backorder.idbackorder)
 
 
 def _set_picklists(state: PicqerState, order: Order, old: str, new: str, event: str) -> None:
     for picklist in state.order_picklists(order.idorder):
         if picklist.status == old:
-            picklist.status = new
+            state.set_picklist_status(picklist, new)
             picklist.updated = state.now()
             state.emit(event, "picklist", picklist.idpicklist)
 
@@ -198,11 +200,11 @@ def cancel(state: PicqerState, order: Order, *, force: bool) -> None:
     if force:
         for picklist in state.order_picklists(order.idorder):
             if picklist.status in OPEN_PICKLIST_STATUSES:
-                picklist.status = PICKLIST_CANCELLED
+                state.set_picklist_status(picklist, PICKLIST_CANCELLED)
                 picklist.updated = state.now()
                 state.emit("picklists.cancelled", "picklist", picklist.idpicklist)
     _drop_backorders(state, order)
-    state.allocations = [a for a in state.allocations if a.idorder != order.idorder]
+    state.set_allocations(order.idorder, [])
     set_status(state, order, CANCELLED)
 
 
@@ -217,15 +219,15 @@ def allocate(state: PicqerState, order: Order) -> None:
     if order.status != CONCEPT:
         raise wrong_status("Only orders with status 'concept' can be allocated")
     warehouses = _order_warehouses(state, order)
-    state.allocations = [a for a in state.allocations if a.idorder != order.idorder]
+    state.set_allocations(order.idorder, [])
     for line in order.lines:
         remaining = line.open_amount
         for wh in warehouses:
             take = min(remaining, max(0, free_stock(state, line.idproduct, wh, for_order=order.idorder)))
             if take:
-                state.allocations.append(
-                    Allocation(order.idorder, line.idorder_product, line.idproduct, wh, take)
-                )
+                # set one line at a time: the next line's free stock counts what this one took
+                taken = Allocation(order.idorder, line.idorder_product, line.idproduct, wh, take)
+                state.set_allocations(order.idorder, [*state.order_allocations(order.idorder), taken])
                 remaining -= take
     touch(state, order)
     state.emit("orders.allocated", "order", order.idorder)
@@ -234,7 +236,7 @@ def allocate(state: PicqerState, order: Order) -> None:
 def deallocate(state: PicqerState, order: Order) -> None:
     if order.status != CONCEPT:
         raise wrong_status("Only orders with status 'concept' can be deallocated")
-    state.allocations = [a for a in state.allocations if a.idorder != order.idorder]
+    state.set_allocations(order.idorder, [])
     touch(state, order)
 
 
@@ -263,7 +265,7 @@ def process_backorders(state: PicqerState, order: Order) -> None:
                 picks[wh].append((lines[backorder.idorder_product], take))
                 backorder.amount -= take
         if backorder.amount == 0:
-            del state.backorders[backorder.idbackorder]
+            state.remove_backorder(backorder.idbackorder)
     for wh, items in picks.items():
         create_picklist(state, order, wh, items)
     touch(state, order)
@@ -289,7 +291,6 @@ def anonymize(state: PicqerState, order: Order) -> None:
     idcustomer = order.fields["idcustomer"]
     if idcustomer is not None:
         state.customers.pop(idcustomer, None)
-    for shipment in state.shipments.values():
-        if shipment.idorder == order.idorder:
-            shipment.trackingurl = None
+    for shipment in state.order_shipments(order.idorder):
+        shipment.trackingurl = None
     touch(state, order)

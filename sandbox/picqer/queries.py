@@ -76,9 +76,10 @@ def _matches_search(order: Order, needle: str) -> bool:
 
 
 def filter_picklists(state: PicqerState, query: Mapping[str, str]) -> list[Picklist]:
-    picklists = sorted(state.picklists.values(), key=lambda p: p.idpicklist)
     idorder, sinceid, beforeid = _int(query, "idorder"), _int(query, "sinceid"), _int(query, "beforeid")
     idwarehouse = _int(query, "idwarehouse")
+    # the indexes narrow the candidates; every filter below still runs over them
+    picklists = state.picklist_candidates(idorder=idorder, sinceid=sinceid, beforeid=beforeid)
     if idorder is not None:
         picklists = [p for p in picklists if p.idorder == idorder]
     if sinceid is not None:

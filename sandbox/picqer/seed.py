@@ -69,14 +69,16 @@ def seed_demo(state: PicqerState) -> None:
         state.tags[idtag] = Tag(idtag=idtag, title=title, color=color, inherit=False)
     for code, name, price, weight, in_main, in_overflow in DEMO_PRODUCTS:
         idproduct = state.next_id("product")
-        state.products[idproduct] = Product(
-            idproduct=idproduct,
-            productcode=code,
-            name=name,
-            price=price,
-            idvatgroup=high,
-            weight=weight,
-            stock={main: in_main, overflow: in_overflow},
+        state.add_product(
+            Product(
+                idproduct=idproduct,
+                productcode=code,
+                name=name,
+                price=price,
+                idvatgroup=high,
+                weight=weight,
+                stock={main: in_main, overflow: in_overflow},
+            )
         )
     idcustomer = state.next_id("customer")
     address = {

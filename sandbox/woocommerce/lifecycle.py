@@ -63,7 +63,7 @@ class OrderLifecycle:
                 utc_offset=the_shop.utc_offset,
                 api_base=self.state.api_base(shop),
             )
-            the_shop.orders[order["id"]] = order
+            the_shop.add_order(order)
             pending = self.hooks.for_topic(the_shop, "order.created", order)
             result = copy.deepcopy(order)
         self.hooks.send(pending)
@@ -219,7 +219,7 @@ class OrderLifecycle:
         """Delete for good; an order still outside the trash also sends ``order.deleted``."""
         with self.state.lock:
             the_shop = self.state.shop(shop)
-            order = the_shop.orders.pop(order_id, None)
+            order = the_shop.remove_order(order_id)
             if order is None:
                 raise WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
             the_shop.notes.pop(order_id, None)

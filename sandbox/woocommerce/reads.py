@@ -27,7 +27,7 @@ class OrderReads:
         wanted = OrderQuery.parse(query)
         with self.state.lock:
             the_shop = self.state.shop(shop)
-            chunk, total, pages = wanted.select(the_shop.orders.values(), the_shop.utc_offset)
+            chunk, total, pages = wanted.select_indexed(the_shop)
             return copy.deepcopy(chunk), total, pages, wanted.page
 
     def all_orders(self, shop: str) -> list[OrderJSON]:

@@ -13,12 +13,15 @@ endpoints), ``webhook_delivery`` (signing and sending); ``api`` and ``control`` 
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.delivery import Delivery, WebhookDispatcher
+from sandbox.woocommerce import orders as build
 from sandbox.woocommerce.api import build_api_router
 from sandbox.woocommerce.control import build_control_router
 from sandbox.woocommerce.gate import ApiCall, ApiGate, WooFaults
@@ -107,6 +110,33 @@ class WooCommerceSimulator:
             self._gate.faults.reset()
             self._gate.oauth.clear()
             self.hooks.clear()
+
+    def seed_orders(self, shop: str, count: int, *, spacing_seconds: float = 1.0) -> int:
+        """``count`` processing orders of one product at once, for benchmarks: the last one made now,
+        each earlier one ``spacing_seconds`` before the next (distinct ``date_modified`` values). No
+        webhooks, no copies. Returns how many orders the shop holds."""
+        with self.state.lock:
+            the_shop = self.state.shop(shop)
+            now = self.state.now()
+            for index in range(count):
+                sku = "IPOD2008GREEN"
+                line = build.line_item(the_shop.item_id(), the_shop.product_id(sku), sku, "iPod", 1, 149.0)
+                order = build.new_order(
+                    order_id=the_shop.post_id(),
+                    status="processing",
+                    billing=build.address(None, with_contact=True),
+                    shipping=build.address(None, with_contact=False),
+                    lines=[line],
+                    shipping_line_id=the_shop.item_id(),
+                    customer_note="",
+                    now=now - timedelta(seconds=spacing_seconds * (count - 1 - index)),
+                    utc_offset=the_shop.utc_offset,
+                    api_base=self.state.api_base(shop),
+                )
+                the_shop.add_order(order)
+            held = len(the_shop.orders)
+        gc.freeze()  # the orders live as long as the store: the collector need not walk them again
+        return held
 
     def seed_demo(self) -> None:
         """Shop "demo-shop": three paid orders with the SKUs the Picqer sandbox seeds, one pending."""

@@ -14,6 +14,7 @@ from typing import Any
 from sandbox.clock import Clock
 from sandbox.woocommerce import orders as build
 from sandbox.woocommerce.errors import invalid_order
+from sandbox.woocommerce.index import OrderIndex
 
 DEFAULT_WEBHOOK_SECRET = "woocommerce-sandbox-secret"
 DEFAULT_UTC_OFFSET = timedelta(hours=2)  # site time differs from GMT, as on real stores
@@ -71,6 +72,17 @@ class Shop:
     next_note_id: int = 1
     next_meta_id: int = 1
     next_webhook_id: int = 1
+    # the orders in listing order (sandbox/woocommerce/index.py): add and remove orders with
+    # add_order() and remove_order(); every change reindexes through WooState.touch
+    index: OrderIndex = field(default_factory=OrderIndex)
+
+    def add_order(self, order: OrderJSON) -> None:
+        self.orders[order["id"]] = order
+        self.index.add(order)
+
+    def remove_order(self, order_id: int) -> OrderJSON | None:
+        self.index.remove(order_id)
+        return self.orders.pop(order_id, None)
 
     def post_id(self) -> int:
         self.next_post_id += 1
@@ -125,3 +137,4 @@ class WooState:
 
     def touch(self, shop: Shop, order: OrderJSON) -> None:
         build.stamp(order, "date_modified", self.now(), shop.utc_offset)
+        shop.index.update(order)  # the new stamp, and whatever else changed (the status, say)

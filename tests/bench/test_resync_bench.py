@@ -8,21 +8,27 @@ read from ``/proc`` while it runs), its wall time, and the sandbox's CPU time ov
 listing page costs the sandbox about as much at order 100,000 as at order 100 (ratio at most 1.5).
 Then a real resync of 10k orders into a Picqer without a rate limit, for orders/s.
 
-The budget of this file in ``make bench`` is about 6 minutes on 2 shared cores, which a dry run over
-30k and 100k orders alone exceeds (the client maps and compares about 200-250 orders/s): by default
-the dry run runs at 10k (three times), the page cost is measured on a 100k-order store (three times),
-and the real resync takes 3k orders once. ``RESYNC_BENCH_FULL=1`` adds the dry run at 30k and 100k
-(once each) and makes the real resync 10k orders.
+The page cost is measured for the Shopify, WooCommerce and Magento simulators alike, each over a
+100k-order store, with the query its adapter sends (Shopify's cursor page, WooCommerce's
+``modified_after`` keyset, Magento's ``searchCriteria`` keyset). The real resync also records the
+sandbox's share of the wall time (its CPU seconds per second): well below 1, the simulator is not
+what the resync waits for.
+
+The budget of this file in ``make bench`` is about 6 minutes on 2 shared cores: the dry run runs at
+10k (three times), 30k and 100k (once each), the page cost three times per platform, and the real
+resync takes 3k orders once (the client pushes some tens of orders a second: 10k would take minutes).
+``RESYNC_BENCH_FULL=1`` makes the real resync 10k orders.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,22 +39,27 @@ import httpx
 import pytest
 
 from tests.bench.results import REPETITIONS, Figure, record_figure
+from worker.config import SourceSettings
 
 pytestmark = pytest.mark.bench
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = "bench-shop"
 SOURCE = "bench"
-# ``make bench`` has about 6 minutes for this file on 2 shared cores: by default the dry run is measured
-# at 10k (three runs), the page cost on a 100k-order store, the real resync on 3k orders. With
-# RESYNC_BENCH_FULL=1 the dry run also runs at 30k and 100k (once each: 100k alone takes minutes)
-# and the real resync takes 10k orders.
+# ``make bench`` has about 6 minutes for this file on 2 shared cores: the dry run at 10k (three runs),
+# 30k and 100k (once each), the page cost on 100k-order stores, the real resync on 3k orders (10k with
+# RESYNC_BENCH_FULL=1).
 FULL = os.environ.get("RESYNC_BENCH_FULL") == "1"
-SIZES = (10_000, 30_000, 100_000) if FULL else (10_000,)
+SIZES = (10_000, 30_000, 100_000)
 REPEATED_SIZES = (10_000,)  # three runs each; the others once
 PAGE_STORE = 100_000
+PAGE_PLATFORMS = ("shopify", "woocommerce", "magento")
 RSS_BOUND_MIB = 150.0
 PAGE_COST_BOUND = 1.5
+DRY_RUN_RATE_GOAL = 1_500.0  # orders/s at 10k, start-up included
+# the sandbox's CPU seconds per wall second: 1.0 is a sandbox busy all the time (what the resync would
+# wait for); a dry run keeps it about half busy (it renders every order), a real resync far less
+SANDBOX_SHARE_BOUND = 0.75
 REAL_ORDERS = 10_000 if FULL else 3_000
 REAL_RUNS = 1
 PAGE_SAMPLES = 30
@@ -77,7 +88,7 @@ def seed_orders(app: Any, count: int) -> None:
             store.create_order(state, spec, start + timedelta(seconds=index))
 
 
-def serve_sandbox(port: int, orders: int) -> None:
+def serve_sandbox(port: int, orders: int, others: list[str]) -> None:
     import uvicorn
 
     from sandbox.app import create_sandbox_app
@@ -87,6 +98,12 @@ def serve_sandbox(port: int, orders: int) -> None:
     # many minutes of waiting): a bucket no resync empties
     app.state.simulators["shopify"].configure(SHOP, cost_maximum=1e12, cost_restore=1e12)
     seed_orders(app, orders)
+    for platform in others:  # the same number of orders in WooCommerce's and Magento's SHOP
+        app.state.simulators[platform].seed_orders(SHOP, orders)
+    # the seeded store lives as long as the process: out of the collector's reach, so its full
+    # collections do not walk 100,000 orders again and again (sandbox CPU that grew with the store)
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -101,13 +118,13 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(orders: int) -> Iterator[Sandbox]:
+def sandbox(orders: int, *, others: tuple[str, ...] = ()) -> Iterator[Sandbox]:
+    """A sandbox process with ``orders`` Shopify orders (and as many in each of ``others``)."""
     from tests.support.liveserver import free_port
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.test_resync_bench", "serve", str(port), str(orders)], cwd=ROOT
-    )
+    command = ["serve", str(port), str(orders), ",".join(others)]
+    process = subprocess.Popen([sys.executable, "-m", "tests.bench.test_resync_bench", *command], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -206,116 +223,192 @@ query Page($first: Int!, $after: String, $query: String) {
     nodes { id name updatedAt }
   }
 }"""
+PAGE_SIZE = 10
 
 
-def page_seconds(box: Sandbox, position: int, orders: int) -> float:
-    del orders  # the position is enough: the store's orders are one second apart
-    """The median time of a 10-order page that starts at order ``position`` (by a cursor from a search)."""
-    graphql = f"{box.url}/shopify/{SHOP}/admin/api/2026-07/graphql.json"
-    headers = {"X-Shopify-Access-Token": "token"}
-    with httpx.Client(headers=headers, timeout=60) as client:
-        # orders are one second apart: order k was updated k seconds after the first
-        first = datetime.fromisoformat(_updated_of_first(client, graphql))
-        moment = (first + timedelta(seconds=position)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        search = {"first": 1, "query": f"updated_at:>='{moment}'"}
-        cursor = _page(client, graphql, search)["pageInfo"]["endCursor"]
+def page_seconds(box: Sandbox, platform: str, position: int) -> float:
+    """The median time of a 10-order page that starts at order ``position`` of the store, asked as
+    ``platform``'s adapter asks for its next page (the store's orders are one second apart)."""
+    fetch = {"shopify": _shopify_page, "woocommerce": _woocommerce_page, "magento": _magento_page}[platform]
+    with fetch(box, position) as page:
+        page()  # warm: the connection, the first answer
         samples = []
         for _ in range(PAGE_SAMPLES):
             started = time.perf_counter()
-            page = _page(client, graphql, {"first": 10, "after": cursor})
+            page()
             samples.append(time.perf_counter() - started)
-            assert len(page["nodes"]) == 10
     return statistics.median(samples)
 
 
-def _updated_of_first(client: httpx.Client, graphql: str) -> str:
-    nodes = _page(client, graphql, {"first": 1})["nodes"]
-    return str(nodes[0]["updatedAt"])
+@contextmanager
+def _shopify_page(box: Sandbox, position: int) -> Iterator[Callable[[], None]]:
+    """After a cursor found by searching for the update time of order ``position``."""
+    graphql = f"{box.url}/shopify/{SHOP}/admin/api/2026-07/graphql.json"
+    with httpx.Client(headers={"X-Shopify-Access-Token": "token"}, timeout=60) as client:
+
+        def orders(variables: dict[str, Any]) -> dict[str, Any]:
+            answer = client.post(graphql, json={"query": PAGE_QUERY, "variables": variables}).json()
+            assert "errors" not in answer, answer
+            return dict(answer["data"]["orders"])
+
+        first = datetime.fromisoformat(str(orders({"first": 1})["nodes"][0]["updatedAt"]))
+        moment = (first + timedelta(seconds=position)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cursor = orders({"first": 1, "query": f"updated_at:>='{moment}'"})["pageInfo"]["endCursor"]
+
+        def page() -> None:
+            assert len(orders({"first": PAGE_SIZE, "after": cursor})["nodes"]) == PAGE_SIZE
+
+        yield page
 
 
-def _page(client: httpx.Client, graphql: str, variables: dict[str, Any]) -> dict[str, Any]:
-    answer = client.post(graphql, json={"query": PAGE_QUERY, "variables": variables}).json()
-    assert "errors" not in answer, answer
-    return dict(answer["data"]["orders"])
+def _credentials(box: Sandbox, platform: str) -> dict[str, str]:
+    return dict(httpx.get(f"{box.url}/_sandbox/credentials").json()[platform][SHOP])
+
+
+@contextmanager
+def _woocommerce_page(box: Sandbox, position: int) -> Iterator[Callable[[], None]]:
+    """``modified_after`` the order before ``position``, page 1, as the adapter's keyset asks."""
+    from adapters.woocommerce.source import WooCommerceSource, format_woo_date, parse_woo_date
+
+    keys = _credentials(box, "woocommerce")
+    settings = SourceSettings(
+        name="bench-woo", platform="woocommerce", url=f"{box.url}/woocommerce/{SHOP}", **keys
+    )
+    with WooCommerceSource(settings) as source:
+        params: dict[str, Any] = {**source.listing_params(None), "per_page": 1}
+        first = parse_woo_date(source.send("GET", "orders", params=params).json()[0]["date_modified_gmt"])
+        assert first is not None
+        after = format_woo_date(first + timedelta(seconds=position - 1))
+        params = {**params, "per_page": PAGE_SIZE, "modified_after": after}
+
+        def page() -> None:
+            assert len(source.send("GET", "orders", params=params).json()) == PAGE_SIZE
+
+        yield page
+
+
+@contextmanager
+def _magento_page(box: Sandbox, position: int) -> Iterator[Callable[[], None]]:
+    """Page 1 of the orders after order ``position - 1``, as the adapter's keyset groups ask."""
+    from adapters.magento.source import KEYSET_SORT, MagentoSource, search_params
+
+    settings = SourceSettings(
+        name="bench-magento",
+        platform="magento",
+        url=f"{box.url}/magento/{SHOP}",
+        **_credentials(box, "magento"),
+    )
+    with MagentoSource(settings) as source:
+        params = search_params([], sort=KEYSET_SORT, page_size=1, current_page=1)
+        first = source.send("GET", "orders", params=params).json()["items"][0]
+        stamp = datetime.strptime(first["updated_at"], "%Y-%m-%d %H:%M:%S") + timedelta(seconds=position - 1)
+        moment = stamp.strftime("%Y-%m-%d %H:%M:%S")
+        groups = [
+            [("updated_at", moment, "gteq")],
+            [("updated_at", moment, "gt"), ("entity_id", str(first["entity_id"] + position - 1), "gt")],
+        ]
+        params = search_params(groups, sort=KEYSET_SORT, page_size=PAGE_SIZE, current_page=1)
+
+        def page() -> None:
+            assert len(source.send("GET", "orders", params=params).json()["items"]) == PAGE_SIZE
+
+        yield page
 
 
 # -- the bench ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(1200)  # 10k three times, 30k and 100k: about 3 minutes on 2 quiet cores
 def test_resync_dry_run_memory_is_flat_and_pages_cost_the_same(tmp_path: Path) -> None:
-    rss: dict[int, list[float]] = {}
-    wall: dict[int, list[float]] = {}
-    cpu: dict[int, list[float]] = {}
+    runs: dict[int, list[Run]] = {}
     for size in SIZES:
-        runs = REPETITIONS if size in REPEATED_SIZES else 1
         with sandbox(size) as box:
-            for index in range(runs):
+            for index in range(REPETITIONS if size in REPEATED_SIZES else 1):
                 config = write_config(tmp_path, box.url, f"dry-{size}-{index}")
                 run = run_resync(box, config, "--since", SINCE, "--dry-run")
                 assert run.exit_code == 0, run.stdout
-                rss.setdefault(size, []).append(run.peak_rss_mib)
-                wall.setdefault(size, []).append(run.seconds)
-                cpu.setdefault(size, []).append(run.sandbox_cpu_seconds)
+                runs.setdefault(size, []).append(run)
                 print(
-                    f"\nresync --dry-run {size} orders: {run.seconds:.1f} s,"
-                    f" peak RSS {run.peak_rss_mib:.0f} MiB, sandbox CPU {run.sandbox_cpu_seconds:.1f} s"
+                    f"\nresync --dry-run {size} orders: {run.seconds:.1f} s"
+                    f" ({size / run.seconds:.0f} orders/s), peak RSS {run.peak_rss_mib:.0f} MiB,"
+                    f" sandbox CPU {run.sandbox_cpu_seconds:.1f} s"
                 )
-    for size in SIZES:
-        note = {"runs": len(rss[size]), "orders": size}
-        record_figure(
+    for size, done in runs.items():
+        note = {"runs": len(done), "orders": size}
+        name = f"resync --dry-run, Shopify {size // 1000}k orders"
+        figures = (
             Figure(
-                name=f"resync --dry-run, Shopify {size // 1000}k orders: peak RSS",
+                name=f"{name}: peak RSS",
                 unit="MiB",
-                samples=rss[size],
+                samples=[run.peak_rss_mib for run in done],
                 higher_is_better=False,
                 bound=RSS_BOUND_MIB,
                 bound_name="flat in N",
             ),
-            details=note,
-        )
-        record_figure(
             Figure(
-                name=f"resync --dry-run, Shopify {size // 1000}k orders: wall time",
+                name=f"{name}: wall time",
                 unit="s",
-                samples=wall[size],
+                samples=[run.seconds for run in done],
                 higher_is_better=False,
             ),
-            details=note,
-        )
-        record_figure(
             Figure(
-                name=f"resync --dry-run, Shopify {size // 1000}k orders: sandbox CPU",
+                name=f"{name}: orders/s",
+                unit="orders/s",
+                samples=[size / run.seconds for run in done],
+                bound=DRY_RUN_RATE_GOAL if size == min(SIZES) else None,
+                bound_name="the goal, start-up included" if size == min(SIZES) else None,
+            ),
+            Figure(
+                name=f"{name}: sandbox CPU",
                 unit="s",
-                samples=cpu[size],
+                samples=[run.sandbox_cpu_seconds for run in done],
                 higher_is_better=False,
             ),
-            details=note,
+            Figure(
+                name=f"{name}: sandbox CPU share of wall",
+                unit="x",
+                samples=[run.sandbox_cpu_seconds / run.seconds for run in done],
+                higher_is_better=False,
+                bound=SANDBOX_SHARE_BOUND,
+                bound_name="the simulator is not the bottleneck",
+            ),
         )
+        for figure in figures:
+            record_figure(figure, details=note)
 
 
+@pytest.mark.timeout(600)  # seeding three 100k-order stores is most of it
 def test_a_listing_page_costs_the_same_deep_in_the_store() -> None:
-    early_ms, late_ms, ratios = [], [], []
-    with sandbox(PAGE_STORE) as box:
-        for _ in range(REPETITIONS):
-            early = page_seconds(box, 100, PAGE_STORE)
-            late = page_seconds(box, PAGE_STORE - 100, PAGE_STORE)
-            early_ms.append(round(early * 1000, 2))
-            late_ms.append(round(late * 1000, 2))
-            ratios.append(late / early)
-    print(f"\nShopify page of 10 at order 100: {early_ms} ms; at order {PAGE_STORE - 100}: {late_ms} ms")
-    record_figure(
-        Figure(
-            name="Shopify simulator: page cost at order 100k / at order 100",
-            unit="x",
-            samples=ratios,
-            higher_is_better=False,
-            bound=PAGE_COST_BOUND,
-            bound_name="the same cost deep in the listing",
-        ),
-        details={"store_orders": PAGE_STORE, "at_100_ms": early_ms, "at_99900_ms": late_ms},
-    )
+    with sandbox(PAGE_STORE, others=("woocommerce", "magento")) as box:
+        for platform in PAGE_PLATFORMS:
+            early_ms, late_ms, ratios = [], [], []
+            for _ in range(REPETITIONS):
+                early = page_seconds(box, platform, 100)
+                late = page_seconds(box, platform, PAGE_STORE - 100)
+                early_ms.append(round(early * 1000, 2))
+                late_ms.append(round(late * 1000, 2))
+                ratios.append(late / early)
+            print(
+                f"\n{platform} page of 10 at order 100: {early_ms} ms;"
+                f" at order {PAGE_STORE - 100}: {late_ms} ms"
+            )
+            record_figure(
+                Figure(
+                    name=f"{PLATFORM_NAMES[platform]} simulator: page cost at order 100k / at order 100",
+                    unit="x",
+                    samples=ratios,
+                    higher_is_better=False,
+                    bound=PAGE_COST_BOUND,
+                    bound_name="the same cost deep in the listing",
+                ),
+                details={"store_orders": PAGE_STORE, "at_100_ms": early_ms, "at_99900_ms": late_ms},
+            )
 
 
+PLATFORM_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce", "magento": "Magento"}
+
+
+@pytest.mark.timeout(1200)
 def test_real_resync_orders_per_second(tmp_path: Path) -> None:
     rates, cpu_share = [], []
     with sandbox(REAL_ORDERS) as box:
@@ -330,15 +423,26 @@ def test_real_resync_orders_per_second(tmp_path: Path) -> None:
             print(
                 f"\nresync {REAL_ORDERS} orders into Picqer: {run.seconds:.1f} s ({rates[-1]:.0f} orders/s),"
                 f" peak RSS {run.peak_rss_mib:.0f} MiB, sandbox CPU {run.sandbox_cpu_seconds:.1f} s"
+                f" ({cpu_share[-1]:.2f} of the wall time)"
             )
+    details = {"orders": REAL_ORDERS, "sandbox_cpu_share_of_wall": [round(share, 2) for share in cpu_share]}
     record_figure(
         Figure(name="resync Shopify orders into Picqer (unlimited)", unit="orders/s", samples=rates),
-        details={
-            "orders": REAL_ORDERS,
-            "sandbox_cpu_share_of_wall": [round(share, 2) for share in cpu_share],
-        },
+        details=details,
+    )
+    record_figure(
+        Figure(
+            name="resync Shopify orders into Picqer (unlimited): sandbox CPU share of wall",
+            unit="x",
+            samples=cpu_share,
+            higher_is_better=False,
+            bound=SANDBOX_SHARE_BOUND,
+            bound_name="the simulator is not the bottleneck",
+        ),
+        details=details,
     )
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
-    serve_sandbox(int(sys.argv[2]), int(sys.argv[3]))
+    others = [name for name in (sys.argv[4] if len(sys.argv) > 4 else "").split(",") if name]
+    serve_sandbox(int(sys.argv[2]), int(sys.argv[3]), others)

@@ -156,10 +156,41 @@ def test_first_page_variables_then_the_end_cursor() -> None:
     since = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
     got = list(mock_source(httpx.MockTransport(handler), []).iter_orders(since))
     assert [order["id"] for order in got] == [1, 2]  # an order met twice is yielded once
-    # a small first page (a poll mostly finds a few orders), then full pages after the cursor
+    # a small first page (a poll mostly finds a few orders), then full pages after the cursor: as
+    # many orders as fit in 800 points at what the first page cost per order (50 for 3 orders)
     assert seen[0]["variables"] == {"first": 3, "query": "updated_at:>='2026-03-01T12:30:00Z'"}
-    assert seen[1]["variables"] == {**seen[0]["variables"], "after": "c1", "first": 10}
+    assert seen[1]["variables"] == {**seen[0]["variables"], "after": "c1", "first": int(800 // (50 / 3))}
     assert "sortKey: UPDATED_AT" in seen[0]["query"]
+
+
+def two_pages(seen: list[dict[str, Any]], *, stated: bool = True) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        more = len(seen) == 1
+        page = {
+            "pageInfo": {"hasNextPage": more, "endCursor": f"c{len(seen)}"},
+            "nodes": [order_node(len(seen))],
+        }
+        answer = graphql_answer({"orders": page}, requested=3 * 200)
+        if not stated:
+            answer = httpx.Response(200, json={"data": {"orders": page}})
+        return answer
+
+    return httpx.MockTransport(handler)
+
+
+def test_pages_fit_the_stated_cost_unless_a_page_size_was_given() -> None:
+    seen: list[dict[str, Any]] = []
+    list(mock_source(two_pages(seen), []).iter_orders(None))
+    assert [body["variables"]["first"] for body in seen] == [3, 4]  # 200 points an order: 4 fit in 800
+    seen.clear()
+    list(mock_source(two_pages(seen, stated=False), []).iter_orders(None))
+    assert [body["variables"]["first"] for body in seen] == [3, 10]  # nothing stated: the default size
+    seen.clear()
+    source = mock_source(two_pages(seen), [])
+    source.page_size = 7
+    list(source.iter_orders(None))
+    assert [body["variables"]["first"] for body in seen] == [3, 7]
 
 
 def test_user_facing_errors_of_an_answer_are_raised() -> None:

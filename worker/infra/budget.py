@@ -29,6 +29,7 @@ hosts need not agree on the time); ``LocalRequestBudget`` keeps it in memory for
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import random
@@ -225,8 +226,13 @@ class LocalRequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        # slot -> the time it entered the window; a few hundred at most, so scanning is cheap
+        # slot -> the time it entered the window (thousands when the limit is high: a resync into an
+        # unlimited Picqer), and the same as a heap of (time, slot), oldest first, so expiring and
+        # finding the oldest read only what leaves instead of every slot on every acquire. A slot's
+        # time moves (``_settle``) by pushing it again: an entry whose time is no longer the slot's
+        # is stale and skipped
         self._sent: dict[int, float] = {}
+        self._by_time: list[tuple[float, int]] = []
         self._ids = itertools.count()
         self._held = _HeldSlot()
         self._penalty_until = 0.0
@@ -246,20 +252,35 @@ class LocalRequestBudget:
                 limit = min(limit, self._observed_limit)
             if len(self._sent) < limit:
                 slot = next(self._ids)
-                self._sent[slot] = now
+                self._stamp(slot, now)
                 self._held.member = str(slot)
                 return 0.0
-            return max(0.001, min(self._sent.values()) + self._window - now)
+            return max(0.001, self._oldest() + self._window - now)
 
     def _settle(self, now: float) -> None:
         """Move this thread's slot to ``now`` (+ margin): its request has been answered (or failed)."""
         held, self._held.member = self._held.member, None
         if held is not None and int(held) in self._sent:
-            self._sent[int(held)] = now + self._margin
+            self._stamp(int(held), now + self._margin)
+
+    def _stamp(self, slot: int, stamp: float) -> None:
+        self._sent[slot] = stamp
+        heapq.heappush(self._by_time, (stamp, slot))
+
+    def _drop_stale(self) -> None:
+        while self._by_time and self._sent.get(self._by_time[0][1]) != self._by_time[0][0]:
+            heapq.heappop(self._by_time)
+
+    def _oldest(self) -> float:
+        self._drop_stale()
+        return self._by_time[0][0]
 
     def _expire(self, now: float) -> None:
-        for slot in [slot for slot, stamp in self._sent.items() if stamp <= now - self._window]:
-            del self._sent[slot]
+        self._drop_stale()
+        while self._by_time and self._by_time[0][0] <= now - self._window:
+            _, slot = heapq.heappop(self._by_time)
+            del self._sent[slot]  # the top is never stale here: _drop_stale ran before
+            self._drop_stale()
 
     def acquire(self) -> None:
         started = time.monotonic()
@@ -277,7 +298,7 @@ class LocalRequestBudget:
             used = _picqer_used(limit, remaining)
             self._expire(now)
             for _ in range(max(0, used - len(self._sent))):
-                self._sent[next(self._ids)] = now
+                self._stamp(next(self._ids), now)
 
     def penalise(self, retry_after: float) -> None:
         metrics.RATE_LIMITED.inc()

@@ -27,12 +27,14 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from adapters.draft import MappedOrder, OrderDraft, ShopOrderState
+from sqlmodel import col, select
+
+from adapters.draft import MappedOrder, MappingRules, OrderDraft, ShopOrderState
 from adapters.picqer.status import FINAL_STATUSES, PICKING_STATUSES, UNPROCESSED_STATUSES, PicqerStatus
 from adapters.platform import ShopPlatform
 from adapters.source import OrderSource
 from worker.config import SourceSettings
-from worker.db import cursors, orders
+from worker.db import cursors
 from worker.db.models import Order, SyncState, SyncStep
 from worker.db.session import session_scope
 from worker.errors import ApiRejected, MappingError, SyncError
@@ -44,6 +46,7 @@ from worker.sync.outcomes import PushKind, PushOutcome
 from worker.sync.polling import start_bound
 from worker.sync.push import mapped_fingerprint, naive_utc
 from worker.sync.record import draft_hash
+from worker.sync.resync_listing import batches, read_ahead
 from worker.sync.shop_orders import mapping_rules, order_number_of, push_shop_order_now, shop_order_id_of
 from worker.sync.shop_state import SKIP_REASONS
 
@@ -222,16 +225,17 @@ def resync_source(
     retry_options: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     shop = open_source(source)
     try:
-        for raw_or_line in _shop_orders(shop, window, order_ids, retry_options):
-            if isinstance(raw_or_line, ResyncLine):
-                line = raw_or_line
-            elif dry_run:
-                line = preview_order(ctx, platform, source, raw_or_line)
-            else:
-                line = _line(push_shop_order_now(ctx, platform, source, raw_or_line, sleep=sleep))
-            report.add(line)
-            if on_line is not None:
-                on_line(line)
+        # in batches: a dry run reads the mirror once per batch; a real run pushes order by order
+        for batch in batches(_shop_orders(shop, window, order_ids, retry_options)):
+            done = (
+                preview_orders(ctx, platform, source, batch)
+                if dry_run
+                else (_pushed(ctx, platform, source, item, sleep) for item in batch)
+            )
+            for line in done:
+                report.add(line)
+                if on_line is not None:
+                    on_line(line)
     except SyncError as error:
         # the shop stopped answering the listing (after the source's own retries): what was read is
         # done; the rest comes with the next run, which is why the cursor must not move now
@@ -251,9 +255,13 @@ def resync_source(
 def _shop_orders(
     shop: OrderSource, window: ResyncWindow, order_ids: Sequence[str], retry_options: dict[str, Any]
 ) -> Iterator[dict[str, Any] | ResyncLine]:
-    """The raw orders to look at; a given id the shop will not hand out comes as a failed line."""
+    """The raw orders to look at; a given id the shop will not hand out comes as a failed line.
+
+    A listing is read ahead (the next pages come while this one is worked on); given ids are
+    fetched one by one, when their turn comes.
+    """
     if window.basis is not WindowBasis.ORDERS:
-        yield from shop.iter_orders(window.since)
+        yield from read_ahead(shop.iter_orders(window.since))
         return
     for shop_order_id in dict.fromkeys(order_ids):  # each once, in the order given
         yield _fetch(shop, shop_order_id, retry_options)
@@ -273,6 +281,18 @@ def _fetch(
     return ResyncLine(shop_order_id, shop_order_id, FETCH_FAILED, reason=reason)
 
 
+def _pushed(
+    ctx: SyncContext,
+    platform: ShopPlatform,
+    source: SourceSettings,
+    item: dict[str, Any] | ResyncLine,
+    sleep: Callable[[float], None] | None,
+) -> ResyncLine:
+    if isinstance(item, ResyncLine):
+        return item
+    return _line(push_shop_order_now(ctx, platform, source, item, sleep=sleep))
+
+
 def _line(outcome: PushOutcome) -> ResyncLine:
     return ResyncLine(
         shop_order_id=outcome.shop_order_id,
@@ -290,14 +310,50 @@ def preview_order(
     ctx: SyncContext, platform: ShopPlatform, source: SourceSettings, raw: dict[str, Any]
 ) -> ResyncLine:
     """Map ``raw`` and predict ``push_order``'s outcome from the mirror alone; writes nothing."""
+    return preview_orders(ctx, platform, source, [raw])[0]
+
+
+def preview_orders(
+    ctx: SyncContext,
+    platform: ShopPlatform,
+    source: SourceSettings,
+    items: Sequence[dict[str, Any] | ResyncLine],
+) -> list[ResyncLine]:
+    """:func:`preview_order` for each raw order of ``items`` (a line among them is kept as it is), in
+    order, with one read of the mirror for all of them."""
+    rules = mapping_rules(source)
+    prepared: list[ResyncLine | tuple[str, MappedOrder]] = [
+        item if isinstance(item, ResyncLine) else _mapped(platform, rules, item) for item in items
+    ]
+    rows = _mirror_rows(ctx, source.name, [entry[0] for entry in prepared if isinstance(entry, tuple)])
+    return [
+        entry if isinstance(entry, ResyncLine) else _preview(rows.get(entry[0]), *entry, source)
+        for entry in prepared
+    ]
+
+
+def _mapped(
+    platform: ShopPlatform, rules: MappingRules, raw: dict[str, Any]
+) -> ResyncLine | tuple[str, MappedOrder]:
     try:
-        shop_order_id = shop_order_id_of(platform, raw)
-        mapped = platform.map_order(raw, mapping_rules(source))
+        return shop_order_id_of(platform, raw), platform.map_order(raw, rules)
     except MappingError as error:
         number = order_number_of(raw, str(raw.get(platform.source_class.primary_key) or "?"))
         return ResyncLine(number, number, Preview.CANNOT_MAP.value, reason=error.reason)
+
+
+def _mirror_rows(ctx: SyncContext, source: str, shop_order_ids: Sequence[str]) -> dict[str, Order]:
+    """The mirror's rows of these shop orders (those it has), by shop order id; one query."""
+    if not shop_order_ids:
+        return {}
+    statement = select(Order).where(Order.source == source, col(Order.shop_order_id).in_(set(shop_order_ids)))
     with session_scope(ctx.engine) as session:
-        row = orders.get_order(session, source=source.name, shop_order_id=shop_order_id)
+        return {row.shop_order_id: row for row in session.exec(statement)}
+
+
+def _preview(
+    row: Order | None, shop_order_id: str, mapped: MappedOrder, source: SourceSettings
+) -> ResyncLine:
     kind, reason = predict(row, mapped, on_cancel_processing=source.on_cancel_processing)
     reference = mapped.draft.reference if mapped.draft is not None else mapped.shop_order_number
     if row is not None and row.idorder is not None:
