@@ -12,14 +12,18 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import select
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
 
 REDACTED = "[redacted]"
+# a write to a pipe of at most this many bytes is never interleaved with another writer's (POSIX)
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 # substrings of keys whose values never reach a log line
 SECRET_KEY_PARTS = ("secret", "token", "password", "api_key", "apikey", "authorization", "signature")
 # address lines and personal details: the order reference identifies an order well enough
@@ -73,9 +77,36 @@ class LineWriter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._local = threading.local()  # a thread's lines held by :meth:`batched`
 
     def write_line(self, line: str) -> None:
         data = line.rstrip("\n") + "\n"
+        held: list[str] | None = getattr(self._local, "lines", None)
+        if held is not None:
+            held.append(data)
+            return
+        self._write([data])
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """The lines this thread writes inside the block go out at its end, whole lines together in
+        writes of at most ``PIPE_BUF`` bytes (so still whole beside another process).
+
+        For the receiver's inbox writer, which logs a line per webhook of a group: each write lets go
+        of the GIL, and on a busy event loop the thread then waits to get it back, once per line.
+        """
+        if getattr(self._local, "lines", None) is not None:  # nested: the outer block writes
+            yield
+            return
+        self._local.lines = []
+        try:
+            yield
+        finally:
+            lines, self._local.lines = self._local.lines, None
+            if lines:
+                self._write(lines)
+
+    def _write(self, lines: list[str]) -> None:
         stream = sys.stderr
         with self._lock:
             try:
@@ -83,15 +114,30 @@ class LineWriter:
             except (AttributeError, OSError, ValueError):
                 fd = None  # a test's capture, CliRunner's buffer: no descriptor, one write() to it
             if fd is None:
-                stream.write(data)
+                for data in lines:
+                    stream.write(data)
                 stream.flush()
                 return
             stream.flush()  # whatever someone printed before us goes first
-            encoded = data.encode("utf-8", errors="replace")
-            while encoded:
-                # a signal or a full pipe may cut a write short; the rest follows at once, under the lock
-                written = os.write(fd, encoded)
-                encoded = encoded[written:]
+            for chunk in _whole_line_chunks(lines):
+                while chunk:
+                    # a signal or a full pipe may cut a write short; the rest follows at once, under the lock
+                    written = os.write(fd, chunk)
+                    chunk = chunk[written:]
+
+
+def _whole_line_chunks(lines: list[str]) -> Iterator[bytes]:
+    """``lines`` encoded and joined into pieces of at most ``PIPE_BUF`` bytes, each ending with a
+    whole line (a longer line is a piece of its own)."""
+    piece = b""
+    for data in lines:
+        encoded = data.encode("utf-8", errors="replace")
+        if piece and len(piece) + len(encoded) > PIPE_BUF:
+            yield piece
+            piece = b""
+        piece += encoded
+    if piece:
+        yield piece
 
 
 WRITER = LineWriter()

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from adapters.errors import WebhookRejected
 from adapters.jsonbody import load_json_body
 from adapters.picqer.models import PicqerEvent
+from adapters.webhooks import hmac_sha256
 
 __all__ = ["ENVELOPE_KEYS", "SIGNATURE_HEADER", "PicqerEvent", "parse_event", "sign", "verify_signature"]
 
@@ -25,8 +26,7 @@ ENVELOPE_KEYS = ("idhook", "name", "event", "event_triggered_at", "data")
 
 def sign(raw: bytes, secret: str) -> str:
     """The signature Picqer sends for ``raw`` under ``secret``."""
-    digest = hmac.digest(secret.encode("utf-8"), raw, "sha256")
-    return base64.b64encode(digest).decode("ascii")
+    return base64.b64encode(hmac_sha256(raw, secret)).decode("ascii")
 
 
 def verify_signature(raw: bytes, header: str | None, secret: str) -> bool:

@@ -51,10 +51,11 @@ def test_the_level_filters_and_context_is_merged(capsys: pytest.CaptureFixture[s
 
 
 # a process of the concurrency test: 8 threads, each 2,000 lines, half structlog and half through the
-# standard library (as dramatiq's and uvicorn's loggers write), long enough to be cut by a naive writer
+# standard library (as dramatiq's and uvicorn's loggers write), long enough to be cut by a naive writer;
+# half the threads hold their lines in groups (LineWriter.batched), written in pieces of whole lines
 WRITER_PROCESS = """
-import logging, sys, threading
-from worker.logging import configure_logging, get_logger
+import contextlib, logging, sys, threading
+from worker.logging import WRITER, configure_logging, get_logger
 
 configure_logging(log_format="json", level="INFO")
 name = sys.argv[1]
@@ -63,11 +64,14 @@ padding = "x" * 300
 def write(thread):
     log = get_logger("test")
     library = logging.getLogger("dramatiq.worker.ConsumerThread(picqer-sync)")
-    for number in range(2000):
-        if number % 2:
-            log.info("picqer_event", process=name, thread=thread, number=number, padding=padding)
-        else:
-            library.warning("Consumer encountered a connection error: %s %s", number, padding)
+    for group in range(80):
+        # half the threads write their lines in groups of 25, as the inbox writer does
+        with WRITER.batched() if thread % 2 else contextlib.nullcontext():
+            for number in range(group * 25, group * 25 + 25):
+                if number % 2:
+                    log.info("picqer_event", process=name, thread=thread, number=number, padding=padding)
+                else:
+                    library.warning("Consumer encountered a connection error: %s %s", number, padding)
 
 threads = [threading.Thread(target=write, args=(index,)) for index in range(8)]
 for thread in threads:
@@ -150,3 +154,25 @@ def test_a_library_that_set_up_its_own_logging_first_still_writes_through_ours(
     logging.getLogger("uvicorn.error").error("cannot bind")
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["cannot bind"]
+
+
+def test_a_batch_holds_a_threads_lines_until_its_end_and_writes_whole_lines(tmp_path: Path) -> None:
+    from worker.logging import PIPE_BUF, LineWriter, _whole_line_chunks
+
+    writer = LineWriter()
+    path = tmp_path / "batched.log"
+    with path.open("w") as stream, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stderr", stream)
+        with writer.batched():
+            writer.write_line('{"event": "first"}')
+            with writer.batched():  # nested: the outer block writes
+                writer.write_line('{"event": "second"}\n')
+            assert path.read_text() == ""  # held until the outer block ends
+        writer.write_line('{"event": "third"}')
+    assert path.read_text() == '{"event": "first"}\n{"event": "second"}\n{"event": "third"}\n'
+    lines = [f'{{"n": {n}, "pad": "{"y" * 300}"}}\n' for n in range(40)] + ["z" * (PIPE_BUF + 10) + "\n"]
+    chunks = list(_whole_line_chunks(lines))
+    assert b"".join(chunks) == "".join(lines).encode()
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    assert all(len(chunk) <= PIPE_BUF for chunk in chunks[:-1])
+    assert len(chunks[-1]) == PIPE_BUF + 11  # a line longer than PIPE_BUF goes alone

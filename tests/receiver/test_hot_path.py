@@ -421,3 +421,15 @@ def test_an_escape_that_can_make_a_nul_or_a_surrogate_is_still_checked(raw: byte
 
 def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
     assert load_json_body(b'{"a":"\\\\u0000"}') == {"a": "\\u0000"}
+
+
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 2046, 2047, 2048, 4094, 4095, 5300, 100_000])
+@pytest.mark.parametrize("secret", ["", "s", "x" * 64, "y" * 65, "é-secret"])
+def test_the_webhook_hmac_is_the_standard_librarys(size: int, secret: str) -> None:
+    import hmac
+    import os
+
+    from adapters.webhooks import hmac_sha256
+
+    body = os.urandom(size)
+    assert hmac_sha256(body, secret) == hmac.digest(secret.encode(), body, "sha256")

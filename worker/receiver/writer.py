@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from worker.logging import get_logger
+from worker.logging import WRITER, get_logger
 from worker.receiver.answers import Answer
 from worker.receiver.batch import Pending
 
@@ -167,11 +167,14 @@ class InboxWriter:
         if not live:
             return
         outcomes: Sequence[_Outcome]
-        try:
-            outcomes = self._store([waiter.event for waiter in live])
-        except Exception as error:  # a bug, not an outage (store_batch answers those): fail this group only
-            log.error("inbox_writer_failed", size=len(live), error_type=type(error).__name__)
-            outcomes = [error] * len(live)
+        # the group's log lines (one per webhook) in one write at the end: see LineWriter.batched
+        with WRITER.batched():
+            try:
+                outcomes = self._store([waiter.event for waiter in live])
+            except Exception as error:  # a bug, not an outage (store_batch answers those)
+                # this group fails, the next is written as usual
+                log.error("inbox_writer_failed", size=len(live), error_type=type(error).__name__)
+                outcomes = [error] * len(live)
         by_loop: dict[asyncio.AbstractEventLoop, _Settled] = {}
         for waiter, outcome in zip(live, outcomes, strict=True):
             waiter.settle(outcome, by_loop)
