@@ -56,7 +56,6 @@ PAGE_STORE = 100_000
 PAGE_PLATFORMS = ("shopify", "woocommerce", "magento")
 RSS_BOUND_MIB = 150.0
 PAGE_COST_BOUND = 1.5
-DRY_RUN_RATE_GOAL = 1_500.0  # orders/s at 10k, start-up included
 # the sandbox's CPU seconds per wall second: 1.0 is a sandbox busy all the time (what the resync would
 # wait for); a dry run keeps it about half busy (it renders every order), a real resync far less
 SANDBOX_SHARE_BOUND = 0.75
@@ -354,9 +353,7 @@ def test_resync_dry_run_memory_is_flat_and_pages_cost_the_same(tmp_path: Path) -
             Figure(
                 name=f"{name}: orders/s",
                 unit="orders/s",
-                samples=[size / run.seconds for run in done],
-                bound=DRY_RUN_RATE_GOAL if size == min(SIZES) else None,
-                bound_name="the goal, start-up included" if size == min(SIZES) else None,
+                samples=[size / run.seconds for run in done],  # start-up included; the issue sets no goal
             ),
             Figure(
                 name=f"{name}: sandbox CPU",
