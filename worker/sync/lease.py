@@ -24,10 +24,15 @@ from contextlib import contextmanager
 from adapters.shared import SharedStore
 from worker.errors import RetriableError
 
-# a killed holder's lease is free within this long; a living one renews it at each step
-LEASE_TTL_SECONDS = 60.0
-# how long a process waits for another's job before it gives up for now (a retriable error)
-LEASE_WAIT_SECONDS = 120.0
+# a killed holder's lease is free within this long; a living one renews it at each step (a page of
+# the import, a refresh). Every worker process that needs the job waits for it, so this is how long a
+# killed holder stalls them all: `make chaos` (a worker SIGKILLed every 5-10 s) recovered in 50 s with
+# 60 s here. A holder slower than this between two steps loses the lease and a second process does
+# the same job, which costs requests, never correctness.
+LEASE_TTL_SECONDS = 10.0
+# how long a process waits for another's job before it gives up for now (a retriable error): a
+# worker thread waits here, so not for long
+LEASE_WAIT_SECONDS = 20.0
 POLL_SECONDS = 0.05
 
 
