@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,13 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mirror.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
+@contextmanager
+def postgres_schema(prefix: str = "t_") -> Iterator[str]:
+    """A database URL on a fresh schema of the test database (``prefix`` + a random part), dropped
+    when the block ends."""
     import sqlalchemy as sa
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -96,6 +97,14 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -25,10 +25,7 @@ import random
 import socket
 import subprocess
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,10 +37,10 @@ import sqlalchemy as sa
 from tests.bench.results import REPETITIONS, Figure, record_figure
 from tests.chaos.harness.processes import clean_environment, picqer_sync
 from tests.conftest import (
-    POSTGRES_URL,
     REDIS_URL,
     TEST_REDIS_NAMESPACE,
     delete_own_redis_keys,
+    postgres_schema,
     require_service,
 )
 
@@ -299,20 +296,6 @@ def write_config(path: Path, *, database_url: str, redis_url: str = "") -> Path:
     return path
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    schema = f"bench_events_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 class SendOnly:
     """The actors are only sent to in this process (the worker process runs them)."""
 
@@ -369,7 +352,7 @@ def drain_with_worker(tmp_path: Path, repetition: int) -> tuple[Drained, dict[st
     delete_own_redis_keys(client)
     backlog = make_backlog(seed=repetition)
     try:
-        with postgres_schema() as database_url:
+        with postgres_schema("bench_events_") as database_url:
             inbox_ids = seed_mirror(database_url, backlog)
             config = write_config(
                 tmp_path / f"worker-{repetition}.toml", database_url=database_url, redis_url=REDIS_URL

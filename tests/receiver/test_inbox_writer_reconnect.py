@@ -187,12 +187,7 @@ def test_a_database_still_away_on_the_second_try_goes_to_the_spool(
 # -- insert_inbox_rows on SQLite and PostgreSQL ---------------------------------------------------
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade_database(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+# ``engine``: tests/receiver/conftest.py (a migrated mirror on SQLite and on PostgreSQL)
 
 
 def _row(

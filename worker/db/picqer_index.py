@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from adapters.picqer.status import PicqerStatus
 from worker.db.models import PicqerIndexEntry, PicqerIndexState, utcnow
-from worker.errors import ConfigError
+from worker.db.upsert import dialect_insert
 
 STATE_NAME = "picqer"  # one Picqer account per mirror
 
@@ -35,7 +34,7 @@ def save_state(session: Session, **fields: Any) -> PicqerIndexState:
 
     Safe when two workers save at once (two imports when the lease between them was lost): the row
     is made with an insert that yields to the other's, then locked for the update (PostgreSQL)."""
-    missing_row = _insert_for(session, PicqerIndexState).values(
+    missing_row = dialect_insert(session, PicqerIndexState).values(
         name=STATE_NAME, high_water=0, updated_at=utcnow()
     )
     session.execute(missing_row.on_conflict_do_nothing())
@@ -66,7 +65,7 @@ def upsert_entries(session: Session, entries: Iterable[IndexedOrder]) -> int:
     ]
     if not rows:
         return 0
-    insert = _insert_for(session, PicqerIndexEntry)
+    insert = dialect_insert(session, PicqerIndexEntry)
     statement = insert.values(rows).on_conflict_do_update(
         index_elements=["idorder"],
         set_={name: insert.excluded[name] for name in ("reference", "status", "updated", "seen_at")},
@@ -93,13 +92,3 @@ def has_order(session: Session, *, idorder: int) -> bool:
 
 def count_entries(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(PicqerIndexEntry)).scalar_one())
-
-
-def _insert_for(session: Session, table: type[SQLModel]) -> Any:
-    """The dialect's ``INSERT`` (with ``ON CONFLICT``) for ``table``."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise ConfigError(f"the mirror needs SQLite or PostgreSQL, not {dialect}")
