@@ -23,6 +23,7 @@ from worker.cli.web_processes import receiver_process_count, serve_processes
 from worker.config import Settings
 from worker.infra.redis import ping_redis
 from worker.infra.services import DATABASE, REDIS, ping_database, wait_for_service
+from worker.infra.switching import shorten_thread_switching
 from worker.logging import get_logger
 
 log = get_logger(__name__)
@@ -112,6 +113,7 @@ def uvicorn_options() -> dict[str, Any]:
 def _serve(app: App, host: str, port: int) -> None:
     import uvicorn
 
+    shorten_thread_switching()  # the loop and the inbox writer's thread share the GIL
     uvicorn.run(app.receiver(), host=host, port=port, **uvicorn_options())
 
 
@@ -199,6 +201,7 @@ def worker(
 
             start_http_server(metrics_port)  # a thread in this process, not a fork
         if _wait_for_services(settings, stop):
+            shorten_thread_switching()  # worker threads hand the GIL on as soon as a reply is in
             running = app.start_worker(threads or settings.worker_threads)
             log.info("worker_started", threads=threads or settings.worker_threads)
             stop.wait()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.config import CONFIG_ENV_VAR, load_settings
+from worker.infra.switching import shorten_thread_switching
 from worker.logging import configure_logging
 
 # by default a receiver process per two cores, up to this many: the other half is left to the
@@ -53,6 +54,7 @@ def receiver_app() -> Any:
     from worker.app import build_app
 
     _end_with_parent()
+    shorten_thread_switching()  # the loop and the inbox writer's thread share the GIL
     settings = load_settings(os.environ.get(CONFIG_ENV_VAR) or None)
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     # the App lives as long as the child: its engine and Redis client close with the process
