@@ -39,3 +39,43 @@ def test_upgrade_is_idempotent_and_reaches_head(database_url: str) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     assert current_revision(database_url) == head
+
+
+def test_inbox_payloads_are_compressed_with_lz4_where_the_server_has_it(database_url: str) -> None:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name != "postgresql":
+                return  # SQLite stores text as it is: nothing to choose
+            has_lz4 = connection.execute(
+                sa.text(
+                    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+                )
+            ).scalar_one()
+            method = connection.execute(
+                sa.text(
+                    "SELECT attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'webhook_inbox'::regclass AND attname = 'payload'"
+                )
+            ).scalar_one()
+            # "l": lz4; "" (nothing set): the server's default, pglz
+            assert method == ("l" if has_lz4 else "")
+            if has_lz4:
+                payload = '{"order": "' + "x" * 20_000 + '"}'
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO webhook_inbox (source, event_key, topic, payload, received_at, "
+                        "attempts) VALUES ('shop', 'k1', 'orders/paid', :p, now(), 0)"
+                    ),
+                    {"p": payload},
+                )
+                stored = connection.execute(
+                    sa.text(
+                        "SELECT pg_column_compression(payload), payload FROM webhook_inbox "
+                        "WHERE event_key = 'k1'"
+                    )
+                ).one()
+                assert stored == ("lz4", payload)
+    finally:
+        engine.dispose()
