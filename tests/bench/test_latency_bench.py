@@ -3,8 +3,10 @@
 ``REPETITIONS`` times per queue, each on a fresh stack; the p95 is judged against the goal of 100 ms.
 
 Two queues: the in-process one (``run``) and Redis (the split mode's queue: ``web`` enqueues, ``worker``
-polls). The Redis run keeps the receiver and the worker threads in one process (one interpreter for both:
-if anything slower than two processes); its workers poll as ``worker`` does (``WORKER_TIMEOUT_MS``).
+takes). The Redis run keeps the receiver and the worker threads in one process (one interpreter for both:
+if anything slower than two processes, and a woken worker's mapping now competes for the interpreter with
+the shop call's next webhook); its workers wait as ``worker``'s do: each enqueue wakes them
+(:mod:`worker.queue.wake`), and they poll every ``WORKER_TIMEOUT_MS`` besides.
 Run ``.venv/bin/pytest -m bench -q -s tests/bench/test_latency_bench.py`` or ``make bench``: prints them."""
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class Timeline:
 def queue_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The in-process queue, or a real Redis (skipped locally without it)."""
     configure_logging(log_format="console", level="WARNING")  # a line per request would drown the numbers
-    # the demo's stack idles its workers 100 ms; measure what the `worker` command runs
+    # the demo's stack starts its workers as the `worker` command does (woken on enqueue on Redis)
     if request.param == "redis":
         return request.getfixturevalue("real_redis")
     return None

@@ -12,6 +12,11 @@ It reads a few of ``RedisBroker``'s own attributes and helpers (``scripts``, ``b
 next major version and ``tests/queue/test_bulk_enqueue.py`` checks a real consumer takes every
 message it sends, on fakeredis and on real Redis. Other brokers (the in-process one) get one
 ``enqueue`` per message: it costs no round trip there.
+
+The same pipeline ends with one PUBLISH on the broker's wake channel (:mod:`worker.queue.wake`) for
+the whole group, after the messages are on their queue: a worker waiting on that queue fetches them
+at once. :func:`dispatch` is also the Redis broker's own single enqueue
+(:class:`worker.queue.broker.WakingRedisBroker`), so every enqueue wakes the workers.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from uuid import uuid4
 import dramatiq
 import orjson
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import current_millis
+from dramatiq.common import current_millis, dq_name
 from dramatiq.encoder import JSONEncoder
 from dramatiq.middleware import Middleware
 from redis.exceptions import NoScriptError
+
+from worker.queue.wake import wake_channel
 
 
 def enqueue_all(broker: dramatiq.Broker, messages: Sequence[dramatiq.Message[object]]) -> None:
@@ -47,7 +54,7 @@ def enqueue_all(broker: dramatiq.Broker, messages: Sequence[dramatiq.Message[obj
         message = message.copy(options={"redis_message_id": str(uuid4())})
         broker.emit_before("enqueue", message, None)
         prepared.append(message)
-    _dispatch(
+    dispatch(
         broker,
         [(message.queue_name, message.options["redis_message_id"], message.encode()) for message in prepared],
     )
@@ -88,7 +95,7 @@ def enqueue_calls(
             }
         )
         stored.append((actor.queue_name, redis_message_id, data))
-    _dispatch(broker, stored)
+    dispatch(broker, stored)
 
 
 def _plain_enqueue(broker: RedisBroker) -> bool:
@@ -106,10 +113,10 @@ def _plain_enqueue(broker: RedisBroker) -> bool:
     return True
 
 
-def _dispatch(broker: RedisBroker, stored: Sequence[tuple[str, str, bytes]]) -> None:
+def dispatch(broker: RedisBroker, stored: Sequence[tuple[str, str, bytes]]) -> None:
     """Each ``(queue_name, redis_message_id, encoded message)`` through the dispatch script, as
-    ``RedisBroker.do_enqueue`` sends it, in one pipeline."""
-    dispatch = broker.scripts["dispatch"]
+    ``RedisBroker.do_enqueue`` sends it, and one wake-up for the group, in one pipeline."""
+    script = broker.scripts["dispatch"]
     unpack_size = broker._max_unpack_size()  # type: ignore[no-untyped-call]
     commands: list[list[str | int | bytes]] = [
         [
@@ -126,21 +133,29 @@ def _dispatch(broker: RedisBroker, stored: Sequence[tuple[str, str, bytes]]) -> 
         ]
         for queue_name, redis_message_id, data in stored
     ]
+    # a delayed message (a retry) waits on its delay queue, which is polled: nothing to wake for it
+    woken = sorted({queue_name for queue_name, _, _ in stored if dq_name(queue_name) != queue_name})
     try:
-        _send(broker, dispatch.sha, commands)
+        _send(broker, script.sha, commands, woken)
     except NoScriptError:
         # Redis lost its scripts (a restart, SCRIPT FLUSH): none of the group ran; load, send again
-        broker.client.script_load(dispatch.script)
-        _send(broker, dispatch.sha, commands)
+        broker.client.script_load(script.script)
+        _send(broker, script.sha, commands, woken)
 
 
-def _send(broker: RedisBroker, sha: str, commands: Sequence[Sequence[str | int | bytes]]) -> None:
+def _send(
+    broker: RedisBroker, sha: str, commands: Sequence[Sequence[str | int | bytes]], woken: Sequence[str]
+) -> None:
     # EVALSHA straight away: redis-py's pipelined script call would first ask SCRIPT EXISTS, a
     # second round trip per group
     with broker.client.pipeline(transaction=False) as pipeline:
         for args in commands:
             pipeline.evalsha(sha, 1, broker.namespace, *args)
+        if woken:
+            # after the messages: Redis runs a connection's commands in order, so a woken consumer
+            # finds them (the wake-up carries the queue names for whoever watches the channel)
+            pipeline.publish(wake_channel(broker.namespace), ",".join(woken))
         pipeline.execute()
 
 
-__all__ = ["enqueue_all", "enqueue_calls"]
+__all__ = ["dispatch", "enqueue_all", "enqueue_calls"]
