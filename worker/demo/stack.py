@@ -121,7 +121,7 @@ def start_stack(
             )
         )
         # a short idle wait: delayed messages (the fulfilment report) and stop() come round sooner
-        worker = app.start_worker(threads)  # polls as the `worker` process does
+        worker = app.start_worker(threads)  # waits as the `worker` process does (woken on enqueue on Redis)
         stack.callback(_stop_worker, worker)
         if app.in_process:
             app.sweep_inbox()  # as `run` does on start

@@ -35,7 +35,14 @@ from dramatiq.middleware import (
 from worker.config import Settings
 from worker.queue.bulk import dispatch
 from worker.queue.middleware import DeadLetters, DurableRetries, LogContext, MessageMetrics
-from worker.queue.wake import WakeSignal, WakeSubscriber, WakingConsumer, wake_channel
+from worker.queue.wake import (
+    DelayQueueConsumer,
+    WakeSignal,
+    WakeSubscriber,
+    WakingConsumer,
+    unreachable_as_connection_closed,
+    wake_channel,
+)
 
 QUEUE_NAME = "picqer-sync"  # every actor's queue: one kind of worker process takes them all
 DEFAULT_MAX_RETRIES = 5  # actors set their own; this only guards an actor that forgot
@@ -85,11 +92,14 @@ class WakingRedisBroker(RedisBroker):
         self._wake_subscriber = WakeSubscriber(self.client, wake_channel(self.namespace), self.wake_signal)
 
     def do_enqueue(self, queue_name: str, redis_message_id: str, data: bytes) -> None:
-        dispatch(self, [(queue_name, redis_message_id, data)])
+        # a consumer thread enqueues the delayed messages that fell due: Redis away then must be
+        # the connection error dramatiq's thread survives (QueueUnreachable says why)
+        with unreachable_as_connection_closed():
+            dispatch(self, [(queue_name, redis_message_id, data)])
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> dramatiq.Consumer:
         if dq_name(queue_name) == queue_name:
-            return super().consume(queue_name, prefetch, timeout)
+            return DelayQueueConsumer(self, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
         self._wake_subscriber.start()
         return WakingConsumer(self, queue_name, prefetch, timeout, signal=self.wake_signal)
 

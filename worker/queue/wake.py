@@ -17,8 +17,10 @@ soon as the subscriber is back.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -45,6 +47,22 @@ PING_SECONDS = 3.0
 SILENT_SECONDS = 10.0
 # between attempts to subscribe again while Redis is away
 RETRY_SECONDS = 1.0
+
+
+# what redis-py raises when Redis cannot be reached or does not answer in time
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+
+
+class QueueUnreachable(ConnectionClosed, redis.ConnectionError):
+    """Redis did not take a broker command: unreachable, or no answer within the client's timeout.
+
+    dramatiq's consumer threads treat only their own ``ConnectionError`` as a lost connection (log
+    it, start a new consumer a second later). Anything else is "unexpected": the thread then
+    requeues its delayed messages on the same dead connection, and that second error ends the thread
+    for good, printing a traceback (``make chaos``: a worker lost its delay-queue consumer when a
+    delayed retry fell due during the Redis outage). This is both dramatiq's error and redis-py's,
+    so our own callers, which catch redis-py's, see no difference.
+    """
 
 
 def wake_channel(namespace: str) -> str:
@@ -239,8 +257,34 @@ class WakingConsumer(_RedisConsumer):
                         backoff_ms = min(backoff_ms, POLL_WITHOUT_WAKE_MS)
                     self.signal.wait(seen, backoff_ms / 1000)
                     return None
-        except redis.ConnectionError as error:
-            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+        except _UNREACHABLE as error:
+            raise QueueUnreachable(error) from None  # type: ignore[no-untyped-call]
+
+    def requeue(self, messages: Any) -> None:
+        with unreachable_as_connection_closed():
+            super().requeue(messages)  # type: ignore[no-untyped-call]
+
+
+class DelayQueueConsumer(_RedisConsumer):
+    """dramatiq's consumer of a delay queue (polled, never woken), whose lost connections, timeouts
+    included, are dramatiq's connection errors (:class:`QueueUnreachable`)."""
+
+    def __next__(self) -> MessageProxy | None:
+        with unreachable_as_connection_closed():
+            return super().__next__()  # type: ignore[no-any-return, no-untyped-call]
+
+    def requeue(self, messages: Any) -> None:
+        with unreachable_as_connection_closed():
+            super().requeue(messages)  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def unreachable_as_connection_closed() -> Iterator[None]:
+    """Raise redis-py's connection errors and timeouts as :class:`QueueUnreachable`."""
+    try:
+        yield
+    except _UNREACHABLE as error:
+        raise QueueUnreachable(error) from error  # type: ignore[no-untyped-call]
 
 
 def _close_quietly(pubsub: Any) -> None:
@@ -250,4 +294,13 @@ def _close_quietly(pubsub: Any) -> None:
         return
 
 
-__all__ = ["POLL_WITHOUT_WAKE_MS", "WakeSignal", "WakeSubscriber", "WakingConsumer", "wake_channel"]
+__all__ = [
+    "POLL_WITHOUT_WAKE_MS",
+    "DelayQueueConsumer",
+    "QueueUnreachable",
+    "WakeSignal",
+    "WakeSubscriber",
+    "WakingConsumer",
+    "unreachable_as_connection_closed",
+    "wake_channel",
+]
