@@ -152,6 +152,28 @@ def test_a_worker_killed_between_create_and_process_resumes_and_finishes(
     assert sorted(picqer["_tags"].values()) == ["shop", "vip"]
 
 
+def test_an_untagged_order_killed_at_process_resumes_at_process_and_is_created_once(
+    make_ctx: ContextFactory, fake: FakePicqer
+) -> None:
+    def killed(request):  # type: ignore[no-untyped-def]
+        raise SystemExit("worker killed")
+
+    fake.fail("POST", f"orders/{fake._next_id + 1}/process", killed)
+
+    with pytest.raises(SystemExit):
+        push_order(make_ctx(), mapped_order(tags=()))
+    row_before = _row(make_ctx())
+    fake.requests.clear()
+    resumed = push_order(make_ctx(), mapped_order(tags=()))
+
+    # the create and the tags (none) were recorded with the step after them: the resumed attempt
+    # neither looks the order up nor touches tags, it processes
+    assert (row_before.sync_step, row_before.idorder) == (SyncStep.PROCESSING, resumed.idorder)
+    assert resumed.kind is PushKind.PUSHED
+    assert fake.requests == [("POST", f"orders/{resumed.idorder}/process")]
+    assert fake.orders[resumed.idorder]["status"] == "processing"  # type: ignore[index]
+
+
 def test_a_retriable_error_is_raised_after_recording_the_attempt(
     make_ctx: ContextFactory, fake: FakePicqer
 ) -> None:

@@ -237,6 +237,9 @@ def _create(
 
 
 def _record_created(ctx: SyncContext, order: Order, draft: OrderDraft, created: PicqerOrder) -> Order:
+    """Picqer's new order in the mirror, at the step the push goes on with: tagging, or (no tags)
+    tagged. One commit for both: nothing happens between them that a crash could lose, and a
+    resumed TAGGING asks Picqer which tags are on it."""
     order_id = order.id
     assert order_id is not None
     with session_scope(ctx.engine) as session:
@@ -245,7 +248,7 @@ def _record_created(ctx: SyncContext, order: Order, draft: OrderDraft, created: 
             order_id=order_id,
             idorder=created.idorder,
             orderid=created.orderid,
-            sync_step=SyncStep.CREATED,
+            sync_step=SyncStep.TAGGING if draft.tags else SyncStep.TAGGED,
             picqer_status=created.status,
             picqer_updated=created.updated,
         )
@@ -270,14 +273,16 @@ def _record_created(ctx: SyncContext, order: Order, draft: OrderDraft, created: 
 
 
 def _tag(ctx: SyncContext, order: Order, draft: OrderDraft, *, known: set[int] | None) -> Order:
+    """The draft's tags on the Picqer order. ``known``: the tags it has, when this attempt made it
+    (none); None when an earlier attempt did or it was adopted, and Picqer is asked."""
     idorder = order.idorder
     assert idorder is not None
-    resumed = order.sync_step == SyncStep.TAGGING
     if draft.tags:
-        order = record(ctx, order, sync_step=SyncStep.TAGGING)
+        if order.sync_step != SyncStep.TAGGING:
+            order = record(ctx, order, sync_step=SyncStep.TAGGING)
         idtags = ctx.tags.resolve(ctx.picqer, draft.tags, shared=ctx.shop_state)
         present = set(known or ())
-        if resumed or known is None:
+        if known is None:
             # an earlier attempt may have added some: ask rather than add twice
             present = {tag.idtag for tag in ctx.picqer.list_order_tags(idorder)}
         for title, idtag in zip(draft.tags, idtags, strict=True):
@@ -293,13 +298,16 @@ def _tag(ctx: SyncContext, order: Order, draft: OrderDraft, *, known: set[int] |
                 [idtag] = ctx.tags.resolve(ctx.picqer, [title], shared=ctx.shop_state)
                 if idtag not in present:
                     ctx.picqer.add_order_tag(idorder, idtag)
-    return record(ctx, order, sync_step=SyncStep.TAGGED)
+    # tagged, and about to be processed: one commit for both steps (nothing between them to lose; a
+    # resumed PROCESSING asks Picqer whether it was processed)
+    return record(ctx, order, sync_step=SyncStep.PROCESSING)
 
 
 def _process(ctx: SyncContext, order: Order) -> Order:
     idorder = order.idorder
     assert idorder is not None
-    order = record(ctx, order, sync_step=SyncStep.PROCESSING)
+    if order.sync_step != SyncStep.PROCESSING:
+        order = record(ctx, order, sync_step=SyncStep.PROCESSING)
     try:
         processed = ctx.picqer.process_order(idorder)
     except ApiRejected:
