@@ -136,7 +136,8 @@ def test_kubernetes_pods_migrate_first_with_a_pinned_image_and_limits() -> None:
             assert container["resources"]["requests"], name
             assert container["resources"]["limits"], name
     web = deployments["picqer-sync-web"]["spec"]["template"]["spec"]["containers"][0]
-    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # ready to take webhooks (a refused Picqer key must not take the receivers out of the Service)
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz?scope=receiver"
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert parse_cli(web["args"]).params["host"] == "0.0.0.0"
 

@@ -181,6 +181,25 @@ def test_readyz_names_a_broken_account(engine: Engine) -> None:
     answer = client.get("/readyz")
     assert answer.status_code == 503
     assert "the credentials were refused (401)" in answer.json()["account:shop-nl"]
+    # a receiver can still take webhooks (stored until the key is fixed): ready for a load balancer
+    # that routes by the receiver's scope, and the account is still named
+    receiving = client.get("/readyz", params={"scope": "receiver"})
+    assert receiving.status_code == 200
+    assert receiving.json()["status"] == "ready"
+    assert "the credentials were refused (401)" in receiving.json()["account:shop-nl"]
+    assert client.get("/readyz", params={"scope": "everything"}).status_code == 422
+
+
+def test_readyz_for_the_receiver_is_still_503_without_its_database_and_queue(engine: Engine) -> None:
+    def queue_down() -> None:
+        raise ConnectionError("the queue is away")
+
+    client = TestClient(
+        create_receiver_app(make_settings(), engine=engine, enqueue=lambda *a: None, queue_ping=queue_down)
+    )
+    answer = client.get("/readyz", params={"scope": "receiver"})
+    assert answer.status_code == 503
+    assert answer.json()["queue"].startswith("unavailable")
 
 
 def test_paused_orders_and_conflicts_need_a_person_until_resolved(engine: Engine) -> None:
