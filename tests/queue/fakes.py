@@ -1,8 +1,10 @@
-"""Test doubles for the queue: handlers that record calls and fail on demand, settings helpers."""
+"""Test doubles for the queue: handlers that record calls and fail on demand, settings helpers, and
+a wait for a condition that another thread makes true."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,6 +17,15 @@ from worker.config import PicqerSettings, Settings, SourceSettings
 
 WEBHOOK_SECRET = "picqer-hook-secret-123"
 SHOP_SECRET = "shop-hook-secret-456"
+EVENTUALLY_SECONDS = 10.0  # generous: what the tests wait for takes milliseconds
+
+
+def eventually(condition: Callable[[], bool], what: str, *, seconds: float = EVENTUALLY_SECONDS) -> None:
+    """Wait until ``condition()`` holds; fail, saying ``what``, after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        time.sleep(0.01)
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 import dramatiq
@@ -22,20 +21,11 @@ import redis
 from dramatiq.common import dq_name
 from dramatiq.errors import BrokerConnectionError
 
-from tests.queue.fakes import make_settings
+from tests.queue.fakes import eventually, make_settings
 from worker.queue import broker as broker_module
 from worker.queue import bulk
 from worker.queue.broker import QUEUE_NAME, make_broker, start_worker
 from worker.queue.wake import QueueUnreachable
-
-WAIT_SECONDS = 15.0  # generous: each step below takes well under a second
-
-
-def _wait_for(condition: object, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_a_delayed_message_due_while_redis_is_away_leaves_every_consumer_thread_running(
@@ -53,7 +43,7 @@ def test_a_delayed_message_due_while_redis_is_away_leaves_every_consumer_thread_
     try:
         delayed_noop.send_with_options(delay=800)
         delay_consumer = worker.consumers[dq_name(QUEUE_NAME)]
-        _wait_for(lambda: delay_consumer.delay_queue.qsize() == 1, "the delay-queue consumer to hold it")
+        eventually(lambda: delay_consumer.delay_queue.qsize() == 1, "the delay-queue consumer to hold it")
         real_dispatch = bulk.dispatch
 
         def redis_goes_away_first(*args: Any) -> None:
@@ -63,7 +53,7 @@ def test_a_delayed_message_due_while_redis_is_away_leaves_every_consumer_thread_
             real_dispatch(*args)
 
         monkeypatch.setattr(broker_module, "dispatch", redis_goes_away_first)
-        _wait_for(
+        eventually(
             lambda: any("Consumer encountered" in record.getMessage() for record in caplog.records),
             "the consumer to meet the outage",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import dramatiq
@@ -25,7 +25,7 @@ from redis.retry import Retry
 from structlog.testing import capture_logs
 
 from tests.conftest import REDIS_URL
-from tests.queue.fakes import make_settings
+from tests.queue.fakes import eventually, make_settings
 from worker.queue import wake
 from worker.queue.broker import QUEUE_NAME, WakingRedisBroker, make_broker
 from worker.queue.bulk import enqueue_all, enqueue_calls
@@ -72,13 +72,6 @@ def brokers(two_clients: tuple[Any, Any]) -> Iterator[tuple[WakingRedisBroker, W
     for broker in made:
         broker.close()
     worker_broker.flush_all()
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + JOIN_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {JOIN_SECONDS:g} s: {what}"
-        time.sleep(0.01)
 
 
 def a_message(n: int) -> dramatiq.Message[Any]:

@@ -201,7 +201,16 @@ class WakeSubscriber:
                 pinged = now
 
 
-class WakingConsumer(_RedisConsumer):
+class _Consumer(_RedisConsumer):
+    """dramatiq's Redis consumer whose requeue raises a lost Redis as :class:`QueueUnreachable`
+    (dramatiq's own ``requeue`` lets redis-py's error through)."""
+
+    def requeue(self, messages: Any) -> None:
+        with unreachable_as_connection_closed():
+            super().requeue(messages)  # type: ignore[no-untyped-call]
+
+
+class WakingConsumer(_Consumer):
     """dramatiq's Redis consumer whose wait between empty polls ends on a wake-up of ``signal``.
 
     ``__next__`` is dramatiq's own (2.x) but for the wait: after an empty fetch it waits for the
@@ -231,7 +240,7 @@ class WakingConsumer(_RedisConsumer):
             self._room.set()
 
     def __next__(self) -> MessageProxy | None:
-        try:
+        with unreachable_as_connection_closed():
             while True:
                 if self.message_cache:
                     data = self.message_cache.pop(0)
@@ -257,25 +266,15 @@ class WakingConsumer(_RedisConsumer):
                         backoff_ms = min(backoff_ms, POLL_WITHOUT_WAKE_MS)
                     self.signal.wait(seen, backoff_ms / 1000)
                     return None
-        except _UNREACHABLE as error:
-            raise QueueUnreachable(error) from None  # type: ignore[no-untyped-call]
-
-    def requeue(self, messages: Any) -> None:
-        with unreachable_as_connection_closed():
-            super().requeue(messages)  # type: ignore[no-untyped-call]
 
 
-class DelayQueueConsumer(_RedisConsumer):
+class DelayQueueConsumer(_Consumer):
     """dramatiq's consumer of a delay queue (polled, never woken), whose lost connections, timeouts
     included, are dramatiq's connection errors (:class:`QueueUnreachable`)."""
 
     def __next__(self) -> MessageProxy | None:
         with unreachable_as_connection_closed():
             return super().__next__()  # type: ignore[no-any-return, no-untyped-call]
-
-    def requeue(self, messages: Any) -> None:
-        with unreachable_as_connection_closed():
-            super().requeue(messages)  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
